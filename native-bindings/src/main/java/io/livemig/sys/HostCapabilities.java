@@ -1,5 +1,8 @@
 package io.livemig.sys;
 
+import io.livemig.sys.abi.MmanH;
+import io.livemig.sys.abi.SyscallNr;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -10,8 +13,8 @@ import java.util.Optional;
  * CLI prints it once when it falls back. Probes are cheap and side-effect free (an fd opened and closed).
  */
 public final class HostCapabilities {
-    private static final int O_RDWR = 2;
-    private static final int O_CLOEXEC = 0x80000;
+    private static final int O_RDWR = MmanH.O_RDWR;
+    private static final int O_CLOEXEC = MmanH.O_CLOEXEC;
     private static final Path KVM = Path.of("/dev/kvm");
     private static final Path UFFD_DEV = Path.of("/dev/userfaultfd");
 
@@ -81,5 +84,5 @@ public final class HostCapabilities {
     }
 
     /** x86-64 {@code __NR_userfaultfd}. */
-    private static final long SYS_USERFAULTFD = 323;
+    private static final long SYS_USERFAULTFD = SyscallNr.SYS_userfaultfd;
 }

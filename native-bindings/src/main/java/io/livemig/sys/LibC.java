@@ -736,7 +736,7 @@ public final class LibC {
     // ---- helpers -----------------------------------------------------------------------------------
 
     /** errno values LibC itself interprets (the full set is in the generated ErrnoH). */
-    private static final int EINTR = 4;
+    private static final int EINTR = io.livemig.sys.abi.ErrnoH.EINTR;
 
     private static SyscallException fail(String call, MemorySegment capture) {
         return new SyscallException(call, Natives.errno(capture));
@@ -747,5 +747,20 @@ public final class LibC {
             throw new IndexOutOfBoundsException("count=" + count + " at offset=" + offset
                     + ", expected within a buffer of " + buf.byteSize() + " bytes");
         }
+    }
+
+    // ---- mappings owned by an arena (appended for the memory module) ------------------------------
+
+    /**
+     * {@code mmap(2)} whose mapping belongs to {@code owner}: the returned segment is usable only while
+     * {@code owner} is open, and closing {@code owner} munmaps it. Access after close then throws
+     * {@link IllegalStateException} instead of faulting on an unmapped address, and a shared arena's close
+     * waits out (or refuses, with IllegalStateException) threads still accessing the segment. A munmap
+     * failure surfaces as a {@link SyscallException} from {@code owner.close()}.
+     */
+    public static MemorySegment mmap(Arena owner, long addrHint, long length, int prot, int flags, int fd,
+                                     long offset) {
+        MemorySegment mapping = mmap(addrHint, length, prot, flags, fd, offset);
+        return mapping.reinterpret(owner, LibC::munmap);
     }
 }
