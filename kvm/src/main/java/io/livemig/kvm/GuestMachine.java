@@ -60,6 +60,19 @@ public interface GuestMachine extends AutoCloseable {
      */
     DirtyTracker startDirtyTracking(DirtyTracker.Config config);
 
+    /**
+     * Auto-converge: each vCPU stays paused for {@code percent}% of every time slice (0 = full speed), so
+     * the guest dirties memory more slowly. Machines without vCPUs ignore it.
+     */
+    default void setThrottlePercent(int percent) {
+        if (percent < 0 || percent > 99) {
+            throw new IllegalArgumentException("throttle percent=" + percent + ", expected 0..99");
+        }
+        if (percent != 0) {
+            throw new UnsupportedOperationException("CPU throttling is not implemented by the " + accelerator() + " machine");
+        }
+    }
+
     /** Pauses, stops the vCPU threads, releases KVM fds. Does not close {@link #memory()} (not owned). */
     @Override
     void close();

@@ -27,7 +27,7 @@ public final class ConvergenceController {
     public static final long THROTTLE_PERIOD_MS = 1000;
     private static final long PAGE_SIZE = 4096;
 
-    private final MigrationParameters.Snapshot params;
+    private MigrationParameters.Snapshot params;
     private final boolean autoConverge;
 
     // Counter window (migration thread only)
@@ -57,6 +57,14 @@ public final class ConvergenceController {
         this.periodStartMs = nowMs;
         this.periodStartBytes = bytesSentNow;
         this.expectedDowntimeMs = params.downtimeLimitMs();
+    }
+
+    /**
+     * Takes parameters changed while the migration runs (QEMU applies downtime-limit and the throttle
+     * settings to a running migration too).
+     */
+    public void setParameters(MigrationParameters.Snapshot params) {
+        this.params = params;
     }
 
     /**
