@@ -19,8 +19,8 @@ public final class Main {
             Commands:
               run       run one VM (guest RAM, vCPUs on KVM or Java threads, QMP control socket);
                         the migration source or destination. `livemig run --help` for options.
-              demo      migrate a running A-B guest live between two local livemig processes and
-                        verify the destination's RAM (arrives with live precopy; not available yet)
+              demo      migrate a running A-B guest live between two local livemig processes over
+                        loopback TCP with a progress bar, then verify the destination's RAM
               analyze   decode a migration stream file (QEMU 7.2 or livemig): livemig analyze FILE [--json]
               version   print the livemig version and the Java runtime
               help      this text (also -h, --help)
@@ -51,6 +51,12 @@ public final class Main {
                 out.print(USAGE);
                 return 0;
             }
+            case "analyze" -> {
+                return analyze(rest, out, err);
+            }
+            case "demo" -> {
+                return DemoCommand.run(rest, out, err);
+            }
             case "version", "--version" -> {
                 out.println("livemig " + version() + " (Java " + Runtime.version() + ", "
                         + System.getProperty("os.name") + " " + System.getProperty("os.arch") + ")");
@@ -62,6 +68,42 @@ public final class Main {
                 return 2;
             }
         }
+    }
+
+    static final String ANALYZE_USAGE = """
+            Usage: livemig analyze FILE [--json]
+
+            Decodes a migration stream written by QEMU 7.2 or livemig (e.g. by `migrate exec:cat > FILE`):
+            header, configuration, every section with its id, version and size, RAM records counted by kind
+            per block, device fields decoded through the vmdesc trailer. A broken stream is reported with
+            the byte offset, the field and why parsing stopped (exit status 1); an unreadable file exits 2.
+            """;
+
+    private static int analyze(String[] args, PrintStream out, PrintStream err) {
+        boolean json = false;
+        String file = null;
+        for (String a : args) {
+            switch (a) {
+                case "-h", "--help" -> {
+                    out.print(ANALYZE_USAGE);
+                    return 0;
+                }
+                case "--json" -> json = true;
+                default -> {
+                    if (a.startsWith("-") || file != null) {
+                        err.println("livemig analyze: unexpected argument '" + a + "'");
+                        err.print(ANALYZE_USAGE);
+                        return 2;
+                    }
+                    file = a;
+                }
+            }
+        }
+        if (file == null) {
+            err.print(ANALYZE_USAGE);
+            return 2;
+        }
+        return io.livemig.engine.analyze.StreamAnalyzer.run(java.nio.file.Path.of(file), json, out, err);
     }
 
     static String version() {

@@ -35,6 +35,21 @@ class MainTest {
     }
 
     @Test
+    void analyzeDecodesAQemuCaptureAndRejectsAMissingFile(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        java.nio.file.Path capture = dir.resolve("qemu.mig");
+        try (var in = new java.util.zip.GZIPInputStream(
+                MainTest.class.getResourceAsStream("/stream/qemu72-none-64M-spec-pattern.mig.gz"))) {
+            java.nio.file.Files.write(capture, in.readAllBytes());
+        }
+        assertEquals(0, run("analyze", capture.toString()), err.toString(StandardCharsets.UTF_8));
+        String text = out.toString(StandardCharsets.UTF_8);
+        assertTrue(text.contains("globalstate") && text.contains("timer") && text.contains("ram"), text);
+        assertEquals(2, run("analyze", dir.resolve("missing.mig").toString()));
+        assertEquals(2, run("analyze"));
+    }
+
+    @Test
     void unknownCommandIsAUsageError() {
         assertEquals(2, run("frobnicate"));
         assertTrue(err.toString(StandardCharsets.UTF_8).startsWith("livemig: unknown command 'frobnicate'"));
