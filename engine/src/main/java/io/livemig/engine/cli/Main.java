@@ -51,6 +51,9 @@ public final class Main {
                 out.print(USAGE);
                 return 0;
             }
+            case "run" -> {
+                return io.livemig.engine.process.RunCommand.run(rest, out, err);
+            }
             case "analyze" -> {
                 return analyze(rest, out, err);
             }

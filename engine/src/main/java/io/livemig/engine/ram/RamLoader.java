@@ -2,6 +2,7 @@ package io.livemig.engine.ram;
 
 import io.livemig.engine.stream.StreamFormatException;
 import io.livemig.engine.stream.StreamReader;
+import io.livemig.memory.DirtyBitmap;
 import io.livemig.memory.ZeroPages;
 
 import java.lang.foreign.Arena;
@@ -51,7 +52,8 @@ public final class RamLoader implements AutoCloseable {
     private Block last;
     private boolean setupSeen;
 
-    private record Block(String name, MemorySegment segment, long sizeBytes) {}
+    /** @param written pages this load wrote, when the RAM started fresh (else null: no fast path) */
+    private record Block(String name, MemorySegment segment, long sizeBytes, DirtyBitmap written) {}
 
     /** Sees every applied XBZRLE delta with the page before and after (tests: re-encode checks). */
     public interface XbzrleObserver {
@@ -72,7 +74,19 @@ public final class RamLoader implements AutoCloseable {
      *                        COMPRESS_PAGE is refused, as in QEMU)
      */
     public RamLoader(List<RamRegion> regions, boolean compressEnabled) {
-        for (RamRegion r : regions) blocks.put(r.name(), new Block(r.name(), r.segment(), r.sizeBytes()));
+        this(regions, compressEnabled, false);
+    }
+
+    /**
+     * @param freshRam the regions are all zero and unwritten since they were mapped: a ZERO record with fill
+     *                 0 for a page this loader has not written is skipped without touching the page (on a
+     *                 fresh mapping even reading it would fault a page in)
+     */
+    public RamLoader(List<RamRegion> regions, boolean compressEnabled, boolean freshRam) {
+        for (RamRegion r : regions) {
+            blocks.put(r.name(), new Block(r.name(), r.segment(), r.sizeBytes(),
+                    freshRam ? new DirtyBitmap(r.pages()) : null));
+        }
         this.analysis = false;
         this.compressEnabled = compressEnabled;
         this.scratch = arena.allocate(PAGE_SIZE, PAGE_SIZE);
@@ -145,7 +159,7 @@ public final class RamLoader implements AutoCloseable {
                     throw new StreamFormatException("ram.setup.used_length", hex(len),
                             "a multiple of 4096 <= the remaining total " + hex(left), lenAt);
                 }
-                blocks.put(name, new Block(name, null, len));
+                blocks.put(name, new Block(name, null, len, null));
             } else {
                 if (local == null) {
                     throw new StreamFormatException("ram.setup.block_name", "\"" + name + "\"",
@@ -197,15 +211,22 @@ public final class RamLoader implements AutoCloseable {
                     "a page offset < " + hex(block.sizeBytes()) + " (size of block " + block.name() + ")", at);
         }
         MemorySegment page = analysis ? scratch : block.segment().asSlice(offset, PAGE_SIZE);
+        DirtyBitmap written = block.written();
         switch (kind) {
             case FLAG_ZERO -> {
                 int fill = r.u8("ram.zero.fill");
-                if (fill != 0 || !ZeroPages.isZero(page, 0, PAGE_SIZE)) page.fill((byte) fill);
+                if (written != null && fill == 0 && !written.get(offset / PAGE_SIZE)) {
+                    // still the zero page the kernel gave us: nothing to do
+                } else if (fill != 0 || !ZeroPages.isZero(page, 0, PAGE_SIZE)) {
+                    page.fill((byte) fill);
+                    if (written != null) written.set(offset / PAGE_SIZE);
+                }
                 stats.add(block.name(), Kind.ZERO);
             }
             case FLAG_PAGE -> {
                 if (analysis) r.skip(PAGE_SIZE, "ram.page.data");
                 else r.readFully(page, "ram.page.data");
+                if (written != null) written.set(offset / PAGE_SIZE);
                 stats.add(block.name(), Kind.PAGE);
             }
             case FLAG_XBZRLE -> {
@@ -226,6 +247,7 @@ public final class RamLoader implements AutoCloseable {
                 } else {
                     if (xbzrleObserver != null) MemorySegment.copy(page, 0, before, 0, PAGE_SIZE);
                     Xbzrle.decode(delta, len, page, dataAt);
+                    if (written != null) written.set(offset / PAGE_SIZE);
                     if (xbzrleObserver != null) xbzrleObserver.onDelta(block.name(), offset, before, page, delta, len);
                 }
                 stats.add(block.name(), Kind.XBZRLE);
@@ -239,6 +261,7 @@ public final class RamLoader implements AutoCloseable {
                 long dataAt = r.position();
                 r.bytes(compressed, 0, (int) len, "ram.compress.data");
                 inflate(compressed, (int) len, page, dataAt);
+                if (written != null) written.set(offset / PAGE_SIZE);
                 stats.add(block.name(), Kind.COMPRESS_PAGE);
             }
             default -> throw new AssertionError(kind);

@@ -72,7 +72,7 @@ public final class MigrationStreams {
                                      LoadOptions options) {
         StreamReader r = new StreamReader(channel);
         List<String> warnings = new ArrayList<>();
-        try (RamLoader ram = new RamLoader(blocks, options.compress())) {
+        try (RamLoader ram = new RamLoader(blocks, options.compress(), options.freshRam())) {
             SectionType.readFileHeader(r);
             long cfgAt = r.position();
             int t = r.u8("configuration.type");

@@ -130,7 +130,7 @@ class QemuCaptureTest {
         try (Arena arena = Arena.ofConfined()) {
             List<RamRegion> blocks = new ArrayList<>();
             sizes.forEach((name, size) -> blocks.add(new RamRegion(name, arena.allocate(size, 4096))));
-            LoadOptions pc = new LoadOptions("pc-i440fx-7.2", java.util.Optional.empty(), List.of(), false);
+            LoadOptions pc = LoadOptions.defaults().withMachineName("pc-i440fx-7.2");
             StreamFormatException e = assertThrows(StreamFormatException.class,
                     () -> MigrationStreams.loadAll(new ByteArrayChannel(qemu), blocks, DeviceRegistry.empty(), pc));
             assertEquals("section.idstr", e.field());
