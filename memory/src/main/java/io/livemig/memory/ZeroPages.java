@@ -16,8 +16,8 @@ import java.lang.foreign.ValueLayout;
  * <p>Measured on this host (2 vCPUs, memcpy ~15 GB/s), 64 MiB region, one 4 KiB page per call, one
  * thread. JMH ({@code bench/run.sh memory}, ZeroPageBenchmark, best iterations on a lightly loaded
  * machine): OR loop 17 GB/s on zero pages and ~8 ns per random page; mismatch 11 GB/s and ~10-14 ns. A
- * plain harness on a quiet machine had both at 15-16 GB/s. The OR loop is never slower, so it is
- * {@link #isZero}.
+ * plain harness on a quiet machine had both at 15-16 GB/s. The OR loop was never slower in three
+ * JMH runs (two of them on a machine loaded by other work), so it is {@link #isZero}.
  */
 public final class ZeroPages {
     /** The all-zero comparand of {@link #isZeroMismatch}; compared in slices so it stays in L1/L2. */

@@ -312,7 +312,7 @@ class GuestMemoryTest {
                 LibC.read(pipe[0], ram.segment().asSlice(4096, 4096), 4096); // blocks holding the segment
             });
             reading.await();
-            awaitSleepingInKernel(tid[0]);
+            awaitBlockedInRead(tid[0]);
             IllegalStateException inUse = assertThrows(IllegalStateException.class, ram::close);
             assertTrue(inUse.getMessage().contains("still in use by a native call"), inUse.getMessage());
             assertFalse(ram.isClosed());
@@ -331,15 +331,21 @@ class GuestMemoryTest {
         }
     }
 
-    /** Waits (bounded) until thread {@code tid} sleeps in the kernel (state S in /proc/self/task/TID/stat). */
-    private static void awaitSleepingInKernel(int tid) throws Exception {
-        Path stat = Path.of("/proc/self/task/" + tid + "/stat");
+    /**
+     * Waits (bounded) until thread {@code tid} is blocked in read(2): /proc/self/task/TID/syscall starts
+     * with the syscall number while the thread is inside a system call.
+     */
+    private static void awaitBlockedInRead(int tid) throws Exception {
+        Path syscall = Path.of("/proc/self/task/" + tid + "/syscall");
+        String readNr = Integer.toString(io.livemig.sys.abi.SyscallNr.SYS_read);
         long deadline = System.nanoTime() + 20_000_000_000L;
         while (true) {
-            String s = Files.readString(stat);
-            char state = s.charAt(s.lastIndexOf(')') + 2);
-            if (state == 'S') return;
-            if (System.nanoTime() > deadline) throw new AssertionError("thread " + tid + " never blocked: " + s);
+            String s = Files.readString(syscall).trim();
+            if (s.split(" ")[0].equals(readNr)) {
+                Thread.sleep(20); // it stays there until the pipe gets data
+                return;
+            }
+            if (System.nanoTime() > deadline) throw new AssertionError("thread " + tid + " never blocked in read: " + s);
             Thread.sleep(5);
         }
     }
