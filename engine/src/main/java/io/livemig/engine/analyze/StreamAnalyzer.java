@@ -107,8 +107,8 @@ public final class StreamAnalyzer {
             long len = ByteBuffer.wrap(tail, p + 1, 4).getInt() & 0xFFFFFFFFL;
             if (len != n - (p + 5)) continue;
             try {
-                return Json.parse(new String(tail, p + 5, (int) len, StandardCharsets.UTF_8));
-            } catch (IllegalArgumentException e) {
+                return io.livemig.engine.qmp.Json.parse(new String(tail, p + 5, (int) len, StandardCharsets.UTF_8));
+            } catch (io.livemig.engine.qmp.Json.ParseException e) {
                 return null;
             }
         }

@@ -65,7 +65,7 @@ class StreamAnalyzerTest {
         out.reset();
         assertEquals(0, StreamAnalyzer.run(f, true, new PrintStream(out, true), new PrintStream(err, true)));
         @SuppressWarnings("unchecked")
-        Map<String, Object> json = (Map<String, Object>) Json.parse(out.toString().trim());
+        Map<String, Object> json = (Map<String, Object>) io.livemig.engine.qmp.Json.parse(out.toString().trim());
         assertEquals(Boolean.TRUE, json.get("ok"));
         @SuppressWarnings("unchecked")
         Map<String, Object> ram = (Map<String, Object>) ((Map<String, Object>) json.get("ram")).get("ram");

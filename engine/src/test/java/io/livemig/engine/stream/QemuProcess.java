@@ -1,5 +1,8 @@
 package io.livemig.engine.stream;
 
+import io.livemig.engine.qmp.Json;
+import io.livemig.engine.qmp.QmpClient;
+
 import io.livemig.sys.HostCapabilities;
 
 import java.io.IOException;
@@ -46,17 +49,24 @@ public final class QemuProcess implements AutoCloseable {
         Process p = new ProcessBuilder(cmd).redirectErrorStream(false)
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(err.toFile()).start();
         try {
-            QmpClient c = QmpClient.connect(sock, QMP_TIMEOUT);
+            QmpClient c = QmpClient.open(sock, QMP_TIMEOUT);
             return new QemuProcess(p, err, c);
-        } catch (IOException e) {
+        } catch (IOException | java.util.concurrent.TimeoutException e) {
             p.destroyForcibly();
             p.waitFor(5, TimeUnit.SECONDS);
             throw new IOException(e.getMessage() + "; qemu stderr: " + readQuietly(err), e);
         }
     }
 
+    /** Runs {@code cmd} with arguments given as a JSON object text (or null). */
     public Object execute(String cmd, String args) throws IOException {
-        return qmp.execute(cmd, args, QMP_TIMEOUT);
+        try {
+            return qmp.execute(cmd, args == null ? null : Json.parseObject(args), QMP_TIMEOUT);
+        } catch (Json.ParseException e) {
+            throw new IllegalArgumentException("bad JSON arguments in the test: " + args, e);
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new IOException("QEMU did not answer " + cmd + " within " + QMP_TIMEOUT, e);
+        }
     }
 
     /** Polls query-migrate until a final status; returns it ("completed" or "failed"...). */
@@ -115,7 +125,7 @@ public final class QemuProcess implements AutoCloseable {
     public void close() throws IOException {
         try {
             qmp.execute("quit", null, Duration.ofSeconds(5));
-        } catch (IOException | RuntimeException ignored) {
+        } catch (IOException | java.util.concurrent.TimeoutException | RuntimeException ignored) {
             // already gone
         }
         qmp.close();
