@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Static precopy, livemig vs QEMU 7.2 side by side in one invocation (io.livemig.bench.compare.
-# LiveMigrationComparison): RAM full of random data, source paused, loopback tcp, -M none; QEMU
-# destination without and with prealloc, livemig with its default (background prefault) and with
-# --prealloc off. Prints a table and ratios, writes bench/results/live-compare.json.
+# Live precopy of the A-B guest, livemig vs QEMU 7.2 side by side in one invocation
+# (io.livemig.bench.compare.LiveMigrationComparison): livemig run --machine auto --guest ab vs QEMU -M pc
+# booting the same code as a 512-byte boot sector (AbBootSector), default migration parameters; total
+# time and downtime. QEMU uses -accel kvm with /dev/kvm, else tcg (then not comparable: no ratio).
+# Writes bench/results/live-compare.json.
 #
-#   bench/compare-static.sh [--memory 1G] [--repeats 3] [--variants qemu-default,livemig,...]
+#   bench/compare-live.sh [--memory 1G] [--repeats 3]
 #
 # Env: QEMU (default /usr/bin/qemu-system-x86_64), LIVEMIG_BENCH_BUILD_DIR (default target-bench),
 #      LIVEMIG_BENCH_SKIP_BUILD=1 to reuse the jar. Wall-clock numbers: run on a quiet machine.

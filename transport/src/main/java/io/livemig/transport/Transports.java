@@ -17,6 +17,12 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /** Opens {@link MigrationUri}s: {@link #connect} for the source, {@link #listen} for the destination. */
 public final class Transports {
+    /**
+     * Listen backlog for tcp/unix: room for the main connection plus every multifd channel (QEMU 7.2 passes
+     * multifd-channels; 255 is its maximum), so a source that connects all channels at once is not refused.
+     */
+    public static final int LISTEN_BACKLOG = 256;
+
     private Transports() {
     }
 
@@ -90,7 +96,7 @@ public final class Transports {
                 ServerSocketChannel ss = ServerSocketChannel.open(family(addr));
                 try {
                     ss.setOption(StandardSocketOptions.SO_REUSEADDR, true);
-                    ss.bind(addr, 1);
+                    ss.bind(addr, LISTEN_BACKLOG);
                 } catch (IOException e) {
                     ss.close();
                     throw new IOException("Failed to bind socket for '" + uri.text() + "': " + e.getMessage(), e);
@@ -103,7 +109,7 @@ public final class Transports {
                 ServerSocketChannel ss = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
                 try {
                     Files.deleteIfExists(u.path());
-                    ss.bind(UnixDomainSocketAddress.of(u.path()), 1);
+                    ss.bind(UnixDomainSocketAddress.of(u.path()), LISTEN_BACKLOG);
                 } catch (IOException e) {
                     ss.close();
                     throw new IOException("Failed to bind socket to '" + u.path() + "': " + e.getMessage(), e);

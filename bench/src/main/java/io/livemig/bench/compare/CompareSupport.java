@@ -25,7 +25,7 @@ import java.util.function.Predicate;
  */
 final class CompareSupport {
     static final String QEMU = System.getenv().getOrDefault("QEMU", "/usr/bin/qemu-system-x86_64");
-    static final Duration QMP_TIMEOUT = Duration.ofSeconds(30);
+    static final Duration QMP_TIMEOUT = Duration.ofSeconds(120);
 
     private CompareSupport() {
     }

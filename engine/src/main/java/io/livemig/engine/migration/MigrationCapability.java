@@ -20,14 +20,14 @@ public enum MigrationCapability {
     BLOCK(false),
     RETURN_PATH(true),
     PAUSE_BEFORE_SWITCHOVER(true),
-    MULTIFD(false),
+    MULTIFD(true),
     DIRTY_BITMAPS(false),
     POSTCOPY_BLOCKTIME(false),
     LATE_BLOCK_ACTIVATE(false),
     X_IGNORE_SHARED(false),
     VALIDATE_UUID(true),
     BACKGROUND_SNAPSHOT(false),
-    ZERO_COPY_SEND(false),
+    ZERO_COPY_SEND(true),
     POSTCOPY_PREEMPT(false);
 
     private final boolean implemented;

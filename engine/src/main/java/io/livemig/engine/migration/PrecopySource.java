@@ -106,6 +106,8 @@ public final class PrecopySource {
     private int throttlePercent;
     private String throttleUnsupported;
     private MigrationParameters.Snapshot params;
+    private io.livemig.engine.ram.RamSaver.MultifdHook multifd;
+    private java.util.function.LongSupplier multifdBytes = () -> 0;
 
     public PrecopySource(GuestMemory memory, GuestMachine machine, WritableByteChannel channel, Config config,
                          Listener listener) {
@@ -119,6 +121,16 @@ public final class PrecopySource {
             toSend.add(new DirtyBitmap(b.pages()));
             livemigWrites.add(new DirtyBitmap(b.pages()));
         }
+    }
+
+    /**
+     * Capability {@code multifd}: non-zero pages go through {@code hook} (set before {@link #run()});
+     * {@code bytes} are the multifd bytes sent so far, counted in {@code transferred} and by the bandwidth
+     * estimate and rate limit as QEMU 7.2 does.
+     */
+    public void useMultifd(io.livemig.engine.ram.RamSaver.MultifdHook hook, java.util.function.LongSupplier bytes) {
+        this.multifd = hook;
+        this.multifdBytes = bytes;
     }
 
     public MigrationStatus status() {
@@ -165,8 +177,12 @@ public final class PrecopySource {
             if (machine != null) tracker = machine.startDirtyTracking(config.tracking());
             for (DirtyBitmap b : toSend) b.setAll();
             remainingPages = memory.totalBytes() / PAGE;
+            // QEMU counts setup's all-dirty bitmap as the first sync (ram_init_bitmaps): pass 1.
+            dirtySyncCount = 1;
+            listener.dirtySync(dirtySyncCount);
             SaveOptions options = config.saveOptions().withRunState(wasRunning ? "running" : "paused");
             out = new OutgoingStream(channel, RamRegion.of(memory), options);
+            out.ramSaver().setMultifd(multifd);
             out.begin();
             out.writer().flush();
             setupTimeMs = elapsedMs();
@@ -361,7 +377,7 @@ public final class PrecopySource {
     }
 
     private long bytesSent() {
-        return out == null ? 0 : out.writer().position();
+        return out == null ? 0 : out.writer().position() + multifdBytes.getAsLong();
     }
 
     private long elapsedMs() {

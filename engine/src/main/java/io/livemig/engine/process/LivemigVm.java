@@ -7,6 +7,7 @@ import io.livemig.kvm.MachineConfig;
 import io.livemig.kvm.Machines;
 import io.livemig.kvm.SerialSink;
 import io.livemig.memory.GuestMemory;
+import io.livemig.memory.Prefault;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
@@ -41,8 +42,17 @@ public final class LivemigVm implements AutoCloseable {
      * pages without touching them.
      */
     private boolean freshRam;
+    /**
+     * The background prefault of guest RAM ({@code --prealloc}), or null. It only populates pages (no content
+     * changes), so it may overlap an incoming load, guest writes and {@link #freshRam}; {@link #close()} joins it
+     * before RAM is unmapped.
+     */
+    private final Thread prefault;
+    /** Milliseconds the prefault took, -1 while running or when there is none; written once by its thread. */
+    private volatile long prefaultMillis = -1;
 
     private LivemigVm(RunOptions options, GuestMemory memory, SerialSink serial, GuestMachine machine, EventSink events) {
+        this.prefault = options.preallocEffective() ? startPrefault(memory) : null;
         this.options = options;
         this.memory = memory;
         this.serial = serial;
@@ -51,6 +61,37 @@ public final class LivemigVm implements AutoCloseable {
         this.autostart = !options.startPaused();
         this.runState = options.incoming().isPresent() ? "inmigrate" : "prelaunch";
         this.freshRam = options.memPath().isEmpty() && options.loads().isEmpty();
+    }
+
+    /** Threads populating RAM: one per CPU (the kernel's page allocation scales), at most 8. */
+    static int prefaultThreads() {
+        return Math.max(1, Math.min(8, Runtime.getRuntime().availableProcessors()));
+    }
+
+    /**
+     * Populates every RAM block writable ({@link Prefault#populateWrite(io.livemig.memory.RamBlock, int)}) on a
+     * daemon thread started now, so an incoming connection is accepted at once and the load overlaps it; the time
+     * is logged on stderr so benchmarks can count it.
+     */
+    private Thread startPrefault(GuestMemory mem) {
+        int threads = prefaultThreads();
+        return Thread.ofPlatform().name("livemig-prefault").daemon().start(() -> {
+            long t0 = System.nanoTime();
+            try {
+                Prefault.Method method = null;
+                for (io.livemig.memory.RamBlock b : mem.blocks()) method = Prefault.populateWrite(b, threads);
+                prefaultMillis = (System.nanoTime() - t0) / 1_000_000;
+                System.err.println("livemig: prealloc: populated " + (mem.totalBytes() >> 20) + " MiB in "
+                        + prefaultMillis + " ms with " + threads + " threads (" + method + ")");
+            } catch (RuntimeException e) {
+                System.err.println("livemig: prealloc: failed, RAM stays lazily faulted: " + e.getMessage());
+            }
+        });
+    }
+
+    /** How long the {@code --prealloc} prefault took, or -1 when there is none or it is still running. */
+    public long prefaultMillis() {
+        return prefaultMillis;
     }
 
     /** Whether RAM is still fresh (see {@link #freshRam}); a load calls this once, and RAM is not fresh after. */
@@ -284,6 +325,19 @@ public final class LivemigVm implements AutoCloseable {
 
     @Override
     public void close() {
+        if (prefault != null) {
+            // Bounded: the prefault ends when it has walked RAM (about a second per GiB here); RAM must not be
+            // unmapped under it (the touch fallback would fault on unmapped memory).
+            boolean interrupted = false;
+            while (prefault.isAlive()) {
+                try {
+                    prefault.join();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            if (interrupted) Thread.currentThread().interrupt();
+        }
         try {
             if (machine != null) machine.close();
         } finally {

@@ -30,6 +30,9 @@ import java.util.function.IntConsumer;
  * stream, end in {@code postmigrate}, exactly as {@code qemu -M none} does (the destination adopts the
  * source's run state). A VM with vCPUs (java, kvm) migrates live with {@link PrecopySource}: dirty
  * tracking, RAM passes, switchover, the livemig-machine section with the vCPU state.
+ * With capability {@code multifd} (both paths, tcp/unix only) {@link MultifdLinks} opens the multifd
+ * connections right after the main one and carries the non-zero pages; the destination takes every
+ * connection after the first as a multifd channel and syncs them at each RAM EOS (spec 3.5).
  *
  * <p>Threads: the QMP thread starts, cancels and queries; the migration thread runs the transfer and
  * sets the status. {@link #status} and the fields of the running job are volatile; transitions are
@@ -60,6 +63,9 @@ public final class MigrationManager implements AutoCloseable {
     private volatile Thread thread;
     /** The live engine of the running outgoing migration (machines with vCPUs), else null. */
     private volatile PrecopySource precopy;
+    /** The multifd channels of the current/last migration (capability multifd), else null. */
+    private volatile MultifdLinks.Outgoing multifdOut;
+    private volatile MultifdLinks.Incoming multifdIn;
 
     public MigrationManager(LivemigVm vm, StreamCodec codec, MigrationCapabilities capabilities,
                             MigrationParameters parameters, EventSink events, IntConsumer exitProcess) {
@@ -73,7 +79,9 @@ public final class MigrationManager implements AutoCloseable {
 
     public boolean isActive() {
         String s = status;
-        return s.equals("setup") || s.equals("active") || s.equals("cancelling") || s.equals("device");
+        // pre-switchover too (QEMU's migration_is_running): else migrate_cancel there was a no-op
+        return s.equals("setup") || s.equals("active") || s.equals("cancelling") || s.equals("device")
+                || s.equals("pre-switchover");
     }
 
     private void setStatus(String s) {
@@ -96,6 +104,7 @@ public final class MigrationManager implements AutoCloseable {
         }
         outgoing = true;
         precopy = null;
+        multifdOut = null;
         errorDesc = null;
         startMillis = System.currentTimeMillis();
         setupMillis = -1;
@@ -117,14 +126,16 @@ public final class MigrationManager implements AutoCloseable {
         try {
             ch = Transports.connect(uri);
             channel = ch;
+            MultifdLinks.Outgoing mf = openMultifd(uri);
             setupMillis = System.currentTimeMillis() - startMillis;
             if (status.equals("cancelling")) throw new IOException("cancelled");
             setStatus("active");
             long stopAt = System.currentTimeMillis();
             previous = vm.stopForMigration();
             codec.save(ch.writable(), vm.memory(), new StreamCodec.SaveRequest(vm.machineName(),
-                    vm.options().uuid(), capabilities.isEnabled(MigrationCapability.VALIDATE_UUID), previous));
-            lastTransferred = ch.bytesWritten();
+                    vm.options().uuid(), capabilities.isEnabled(MigrationCapability.VALIDATE_UUID), previous), mf);
+            if (mf != null) mf.finish();
+            lastTransferred = ch.bytesWritten() + (mf != null ? mf.bytes() : 0);
             ch.shutdownOutput();
             MigrationChannel closing = ch;
             ch = null;
@@ -139,12 +150,14 @@ public final class MigrationManager implements AutoCloseable {
             if (status.equals("cancelling")) {
                 setStatus("cancelled");
             } else {
-                errorDesc = e.getMessage() != null ? e.getMessage() : e.toString();
+                errorDesc = describe(e);
                 System.err.println("livemig: migration failed: " + errorDesc);
                 setStatus("failed");
             }
         } finally {
             channel = null;
+            MultifdLinks.Outgoing mf = multifdOut;
+            if (mf != null) mf.close();
             if (ch != null) {
                 ch.shutdown();
                 try {
@@ -156,6 +169,18 @@ public final class MigrationManager implements AutoCloseable {
         }
     }
 
+    /**
+     * Capability multifd: connects and announces the multifd channels right after the main one (QEMU 7.2's
+     * order); null without the capability.
+     */
+    private MultifdLinks.Outgoing openMultifd(MigrationUri uri) throws IOException {
+        if (!capabilities.isEnabled(MigrationCapability.MULTIFD)) return null;
+        MultifdLinks.Outgoing mf = new MultifdLinks.Outgoing(uri, vm.memory(), parameters.snapshot(), vm.options().uuid(),
+                capabilities.isEnabled(MigrationCapability.ZERO_COPY_SEND));
+        multifdOut = mf;
+        return mf;
+    }
+
     /** Live precopy of a VM with vCPUs; {@link PrecopySource} owns pausing and resuming the vCPUs. */
     private void runLive(MigrationUri uri, GuestMachine machine) {
         MigrationChannel ch = null;
@@ -163,6 +188,7 @@ public final class MigrationManager implements AutoCloseable {
         try {
             ch = Transports.connect(uri);
             channel = ch;
+            MultifdLinks.Outgoing mf = openMultifd(uri);
             if (status.equals("cancelling")) throw new IOException("cancelled");
             SaveOptions save = SaveOptions.defaults().withMachine(vm.machineName());
             if (vm.options().uuid().isPresent()) {
@@ -171,20 +197,34 @@ public final class MigrationManager implements AutoCloseable {
             PrecopySource.Config config = new PrecopySource.Config(parameters, capabilities.snapshot(),
                     DirtyTracker.Config.of(trackingBackend(machine)), save,
                     () -> List.of(MachineStateSection.deviceSection(machine::saveState)));
-            PrecopySource src = new PrecopySource(vm.memory(), machine, ch.writable(), config, s -> {
-                if (s == MigrationStatus.PRE_SWITCHOVER || (s == MigrationStatus.DEVICE && previous[0] == null)) {
-                    previous[0] = vm.stoppedBySwitchover();
+            PrecopySource src = new PrecopySource(vm.memory(), machine, ch.writable(), config, new PrecopySource.Listener() {
+                @Override
+                public void statusChanged(MigrationStatus s) {
+                    if (s == MigrationStatus.PRE_SWITCHOVER || (s == MigrationStatus.DEVICE && previous[0] == null)) {
+                        previous[0] = vm.stoppedBySwitchover();
+                    }
+                    // CANCELLING: cancel() already set it and sent its event (one event per state, as QEMU)
+                    if (s != MigrationStatus.SETUP && s != MigrationStatus.COMPLETED && s != MigrationStatus.FAILED
+                            && s != MigrationStatus.CANCELLING && s != MigrationStatus.CANCELLED) {
+                        setStatus(s.qapiName());
+                    }
                 }
-                if (s != MigrationStatus.SETUP && s != MigrationStatus.COMPLETED && s != MigrationStatus.FAILED
-                        && s != MigrationStatus.CANCELLED) {
-                    setStatus(s.qapiName());
+
+                /** QEMU 7.2 emits MIGRATION_PASS after each dirty sync, with the events capability only. */
+                @Override
+                public void dirtySync(long dirtySyncCount) {
+                    if (capabilities.isEnabled(MigrationCapability.EVENTS)) {
+                        events.emit("MIGRATION_PASS", Json.obj("pass", dirtySyncCount));
+                    }
                 }
             });
+            if (mf != null) src.useMultifd(mf, mf::bytes);
             precopy = src;
             setupMillis = System.currentTimeMillis() - startMillis;
             src.run();
             if (src.status() == MigrationStatus.CANCELLED) throw new IOException("cancelled");
-            lastTransferred = ch.bytesWritten();
+            if (mf != null) mf.finish();
+            lastTransferred = ch.bytesWritten() + (mf != null ? mf.bytes() : 0);
             ch.shutdownOutput();
             MigrationChannel closing = ch;
             ch = null;
@@ -199,12 +239,14 @@ public final class MigrationManager implements AutoCloseable {
                 status = "cancelling";
                 setStatus("cancelled");
             } else {
-                errorDesc = e.getMessage() != null ? e.getMessage() : e.toString();
+                errorDesc = describe(e);
                 System.err.println("livemig: migration failed: " + errorDesc);
                 setStatus("failed");
             }
         } finally {
             channel = null;
+            MultifdLinks.Outgoing mf = multifdOut;
+            if (mf != null) mf.close();
             if (ch != null) {
                 ch.shutdown();
                 try {
@@ -284,19 +326,29 @@ public final class MigrationManager implements AutoCloseable {
 
     private void runIncoming() {
         IncomingEndpoint ep = endpoint;
+        MultifdLinks.Incoming mf = null;
         try (ep; MigrationChannel ch = ep.accept()) {
             channel = ch;
+            if (capabilities.isEnabled(MigrationCapability.MULTIFD)) {
+                // 7.2: the first connection is the main channel, every later one a multifd channel (spec 3.1).
+                mf = new MultifdLinks.Incoming(vm.memory(), parameters.snapshot(), vm.options().uuid(), ep, ch);
+                multifdIn = mf;
+                mf.awaitChannels();
+            }
             setStatus("active");
             StreamCodec.LoadOutcome outcome = codec.load(ch.readable(), vm.memory(),
                     new StreamCodec.LoadRequest(vm.machineName(), vm.options().uuid(), vm.machine(),
-                            vm.takeFreshRam()));
+                            vm.takeFreshRam()), mf == null ? null : mf.eosHook());
+            if (mf != null) mf.awaitEnd();
             for (String w : outcome.warnings()) System.err.println("livemig: incoming migration: " + w);
             endMillis = System.currentTimeMillis();
             setStatus("completed");
             vm.completedIncoming(outcome.runState());
         } catch (IOException | RuntimeException e) {
             endMillis = System.currentTimeMillis();
-            errorDesc = e.getMessage() != null ? e.getMessage() : e.toString();
+            errorDesc = describe(e);
+            String multifdFailure = mf == null ? null : mf.failureMessage();
+            if (multifdFailure != null && !errorDesc.contains(multifdFailure)) errorDesc = multifdFailure + " (" + errorDesc + ")";
             setStatus("failed");
             if (closing) return;
             // QEMU: "load of migration failed: ..." and the destination process exits.
@@ -304,6 +356,7 @@ public final class MigrationManager implements AutoCloseable {
             exitProcess.accept(1);
         } finally {
             channel = null;
+            if (mf != null) mf.close();
         }
     }
 
@@ -318,6 +371,8 @@ public final class MigrationManager implements AutoCloseable {
         if (src != null) src.cancel();
         MigrationChannel ch = channel;
         if (ch != null) ch.shutdown();
+        MultifdLinks.Outgoing mf = multifdOut;
+        if (mf != null) mf.shutdown();
     }
 
     /** query-migrate's object (empty before any migration, as in QEMU). */
@@ -335,6 +390,8 @@ public final class MigrationManager implements AutoCloseable {
             MigrationStatus ms = MigrationStatus.valueOf(s.toUpperCase(java.util.Locale.ROOT).replace('-', '_'));
             Map<String, Object> live = src.stats().toQmp(ms);
             if (s.equals("failed") && errorDesc != null) live.put("error-desc", errorDesc);
+            MultifdLinks.Outgoing mf = multifdOut;
+            if (mf != null) MultifdLinks.addToQuery(live, mf.stats(), mf.channels(), mf.compression());
             return live;
         }
         if (outgoing) {
@@ -344,7 +401,8 @@ public final class MigrationManager implements AutoCloseable {
             MigrationChannel ch = channel;
             long total = vm.memory().totalBytes();
             if (ch != null || s.equals("completed")) {
-                long transferred = ch != null ? ch.bytesWritten() : lastTransferred;
+                MultifdLinks.Outgoing mfo = multifdOut;
+                long transferred = ch != null ? ch.bytesWritten() + (mfo != null ? mfo.bytes() : 0) : lastTransferred;
                 lastTransferred = transferred;
                 m.put("ram", Json.obj("transferred", transferred, "remaining", s.equals("completed") ? 0L : total,
                         "total", total, "page-size", 4096L));
@@ -354,10 +412,36 @@ public final class MigrationManager implements AutoCloseable {
             if (ep != null && s.equals("setup")) withSocketAddress(m, ep);
         }
         if (s.equals("failed") && errorDesc != null) m.put("error-desc", errorDesc);
+        if (outgoing) {
+            MultifdLinks.Outgoing mf = multifdOut;
+            if (mf != null) {
+                if (m.get("ram") instanceof Map<?, ?> ram) {
+                    @SuppressWarnings("unchecked") Map<String, Object> r = (Map<String, Object>) ram;
+                    r.putIfAbsent("multifd-bytes", 0L);
+                }
+                MultifdLinks.addToQuery(m, mf.stats(), mf.channels(), mf.compression());
+            }
+        } else {
+            MultifdLinks.Incoming mf = multifdIn;
+            if (mf != null) MultifdLinks.addToQuery(m, mf.stats(), mf.channels(), mf.compression());
+        }
         return m;
     }
 
     private volatile long lastTransferred;
+
+    /**
+     * The failure with its causes ("writing at stream offset 181285: Broken pipe"): the stream layers wrap
+     * the socket's IOException, whose message is the part that names the connection problem.
+     */
+    private static String describe(Throwable e) {
+        StringBuilder b = new StringBuilder(e.getMessage() != null ? e.getMessage() : e.toString());
+        for (Throwable c = e.getCause(); c != null && c != c.getCause(); c = c.getCause()) {
+            String m = c.getMessage() != null ? c.getMessage() : c.getClass().getSimpleName();
+            if (b.indexOf(m) < 0) b.append(": ").append(m);
+        }
+        return b.toString();
+    }
 
     private static Map<String, Object> withSocketAddress(Map<String, Object> m, IncomingEndpoint ep) {
         switch (ep.boundUri()) {

@@ -22,12 +22,18 @@ public final class QemuStreamCodec implements StreamCodec {
 
     @Override
     public void save(WritableByteChannel out, GuestMemory memory, SaveRequest request) throws IOException {
+        save(out, memory, request, null);
+    }
+
+    @Override
+    public void save(WritableByteChannel out, GuestMemory memory, SaveRequest request,
+                     io.livemig.engine.ram.RamSaver.MultifdHook multifd) throws IOException {
         SaveOptions options = SaveOptions.defaults()
                 .withMachine(request.machineName())
                 .withRunState(request.runState());
         if (request.uuid().isPresent()) options = options.withUuid(request.uuid().get(), request.validateUuid());
         try {
-            MigrationStreams.saveAll(out, memory, List.of(), options);
+            MigrationStreams.saveAll(out, io.livemig.engine.ram.RamRegion.of(memory), List.of(), options, multifd);
         } catch (UncheckedIOException e) {
             throw e.getCause();
         }
@@ -35,6 +41,12 @@ public final class QemuStreamCodec implements StreamCodec {
 
     @Override
     public LoadOutcome load(ReadableByteChannel in, GuestMemory memory, LoadRequest request) throws IOException {
+        return load(in, memory, request, null);
+    }
+
+    @Override
+    public LoadOutcome load(ReadableByteChannel in, GuestMemory memory, LoadRequest request, Runnable onRamEos)
+            throws IOException {
         LoadOptions options = LoadOptions.defaults();
         if (!request.machineName().equals(options.machineName())) {
             options = options.withMachineName(request.machineName());
@@ -46,7 +58,7 @@ public final class QemuStreamCodec implements StreamCodec {
             if (request.machine() != null) {
                 MachineStateSection.register(registry, request.machine()::loadState);
             }
-            LoadResult r = MigrationStreams.loadAll(in, memory, registry, options);
+            LoadResult r = MigrationStreams.loadAll(in, io.livemig.engine.ram.RamRegion.of(memory), registry, options, onRamEos);
             return new LoadOutcome(r.runState(), r.warnings());
         } catch (UncheckedIOException e) {
             throw e.getCause();

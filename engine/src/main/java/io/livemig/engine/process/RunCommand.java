@@ -39,6 +39,10 @@ public final class RunCommand {
               --incoming defer|URI          be a migration destination: listen on URI now, or wait for
                                             QMP migrate-incoming (defer). URIs: tcp:HOST:PORT (port 0 picks
                                             one), unix:PATH, exec:CMD, fd:N, file:PATH[,offset=N]
+              --prealloc on|off|auto        populate all guest RAM in the background from start-up (QEMU's
+                                            -mem-prealloc, but not blocking); auto (default) = on with
+                                            --incoming: a destination writes every page it receives and a
+                                            first-touch fault per page is the receive path's largest cost
               -S                            do not start the guest (run state prelaunch; QMP cont starts it)
               --uuid UUID                   the VM's UUID (checked by the validate-uuid capability)
               -h, --help                    this text
@@ -105,17 +109,20 @@ public final class RunCommand {
                 exit::complete);
         QmpServer qmp = null;
         try {
+            // Everything is set up before QMP answers, as in QEMU (whose monitor serves once the main loop
+            // runs): a client that got a reply may send SIGTERM, read the bound address from query-migrate
+            // and connect to it, or expect "running" from query-status.
+            installSignalHandlers(exit, err);
+            if (options.incoming().isPresent() && options.incoming().get().uri().isPresent()) {
+                migration.startIncoming(options.incoming().get().uri().get());
+            }
+            vm.startInitially();
             if (options.qmpSocket().isPresent()) {
                 qmp = new QmpServer(options.qmpSocket().get(), PACKAGE);
                 VmCommands.register(qmp, vm, migration, caps, params, () -> exit.complete(0));
                 qmpRef.set(qmp);
                 qmp.start();
             }
-            installSignalHandlers(exit, err);
-            if (options.incoming().isPresent() && options.incoming().get().uri().isPresent()) {
-                migration.startIncoming(options.incoming().get().uri().get());
-            }
-            vm.startInitially();
             int code = exit.get();
             return code;
         } catch (IOException | RuntimeException e) {

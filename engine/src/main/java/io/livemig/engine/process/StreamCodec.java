@@ -37,4 +37,18 @@ public interface StreamCodec {
 
     /** Reads a complete stream into {@code memory}. */
     LoadOutcome load(ReadableByteChannel in, GuestMemory memory, LoadRequest request) throws IOException;
+
+    /** {@link #save} with non-zero pages through {@code multifd} (capability {@code multifd}); null: plain save. */
+    default void save(WritableByteChannel out, GuestMemory memory, SaveRequest request,
+                      io.livemig.engine.ram.RamSaver.MultifdHook multifd) throws IOException {
+        if (multifd != null) throw new IOException(getClass().getSimpleName() + " does not support multifd");
+        save(out, memory, request);
+    }
+
+    /** {@link #load} running {@code onRamEos} at every RAM EOS (the multifd sync); null: plain load. */
+    default LoadOutcome load(ReadableByteChannel in, GuestMemory memory, LoadRequest request, Runnable onRamEos)
+            throws IOException {
+        if (onRamEos != null) throw new IOException(getClass().getSimpleName() + " does not support multifd");
+        return load(in, memory, request);
+    }
 }

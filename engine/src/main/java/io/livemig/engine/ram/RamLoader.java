@@ -51,6 +51,16 @@ public final class RamLoader implements AutoCloseable {
     private Inflater inflater;
     private Block last;
     private boolean setupSeen;
+    private Runnable eosHook;
+
+    /**
+     * Runs at every RAM EOS (multifd: {@code MultifdReceiver.syncMain}, QEMU 7.2's multifd_recv_sync_main,
+     * spec 3.5). With multifd the loader must not be built with {@code freshRam}: pages placed by the
+     * multifd channels are not in its written-page bitmap.
+     */
+    public void setEosHook(Runnable hook) {
+        this.eosHook = hook;
+    }
 
     /** @param written pages this load wrote, when the RAM started fresh (else null: no fast path) */
     private record Block(String name, MemorySegment segment, long sizeBytes, DirtyBitmap written) {}
@@ -129,6 +139,7 @@ public final class RamLoader implements AutoCloseable {
             switch (kind) {
                 case FLAG_EOS -> {
                     stats.add("(eos)", Kind.EOS);
+                    if (eosHook != null) eosHook.run();
                     return;
                 }
                 case FLAG_MEM_SIZE -> loadSetup(r, offset, at);

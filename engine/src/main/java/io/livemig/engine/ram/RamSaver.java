@@ -38,6 +38,19 @@ public final class RamSaver implements AutoCloseable {
     private final byte[] compressed;
     private int lastBlock = -1;
     private int pass;
+    private MultifdHook multifd;
+
+    /**
+     * Where non-zero pages go when the {@code multifd} capability is on (spec 3): the page is queued on the
+     * multifd channels and the main channel gets no record for it; {@link #beforeEos} runs right before
+     * every RAM EOS (setup, each PART, END) so the multifd SYNC precedes it, as in QEMU 7.2 (spec 3.5).
+     * Failures are thrown as {@link java.io.UncheckedIOException}.
+     */
+    public interface MultifdHook {
+        void queuePage(int blockIndex, RamRegion block, long offset);
+
+        void beforeEos();
+    }
 
     public RamSaver(StreamWriter w, List<RamRegion> blocks, RamSaveOptions options) {
         this.w = w;
@@ -70,9 +83,19 @@ public final class RamSaver implements AutoCloseable {
         writeEos();
     }
 
-    /** Ends a section body. */
+    /** Sends non-zero pages through {@code hook} from now on (null: back to PAGE records on the main channel). */
+    public void setMultifd(MultifdHook hook) {
+        this.multifd = hook;
+    }
+
+    /**
+     * Ends a section body. With multifd: the multifd SYNC first, and the EOS is flushed at once (QEMU's
+     * qemu_fflush), because the destination holds its multifd channels until it reads this EOS.
+     */
     public void writeEos() {
+        if (multifd != null) multifd.beforeEos();
         w.be64(FLAG_EOS);
+        if (multifd != null) w.flush();
     }
 
     /**
@@ -117,6 +140,12 @@ public final class RamSaver implements AutoCloseable {
             w.u8(0);
             stats.add(block.name(), Kind.ZERO);
             if (cache != null) cache.insertFilled(blockIndex, page, (byte) 0);
+            return true;
+        }
+        if (multifd != null) {
+            // 7.2 ram_save_multifd_page: counted as a normal page, no record on the main channel.
+            multifd.queuePage(blockIndex, block, offset);
+            stats.add(block.name(), Kind.PAGE);
             return true;
         }
         if (cache != null) {

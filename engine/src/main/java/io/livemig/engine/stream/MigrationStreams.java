@@ -41,7 +41,14 @@ public final class MigrationStreams {
     }
 
     public static void saveAll(WritableByteChannel channel, List<RamRegion> blocks, List<DeviceSection> devices, SaveOptions options) {
+        saveAll(channel, blocks, devices, options, null);
+    }
+
+    /** As {@link #saveAll(WritableByteChannel, List, List, SaveOptions)}, non-zero pages through {@code multifd} (null: none). */
+    public static void saveAll(WritableByteChannel channel, List<RamRegion> blocks, List<DeviceSection> devices, SaveOptions options,
+                               io.livemig.engine.ram.RamSaver.MultifdHook multifd) {
         try (OutgoingStream out = new OutgoingStream(channel, blocks, options)) {
+            out.ramSaver().setMultifd(multifd);
             out.begin();
             List<DirtyBitmap> all = new ArrayList<>();
             for (RamRegion b : blocks) {
@@ -70,9 +77,20 @@ public final class MigrationStreams {
      */
     public static LoadResult loadAll(ReadableByteChannel channel, List<RamRegion> blocks, DeviceRegistry registry,
                                      LoadOptions options) {
+        return loadAll(channel, blocks, registry, options, null);
+    }
+
+    /**
+     * As {@link #loadAll(ReadableByteChannel, List, DeviceRegistry, LoadOptions)}, running {@code onRamEos}
+     * (null: nothing) at every RAM EOS: the multifd sync point (spec 3.5). With a hook the fresh-RAM
+     * shortcut is off (multifd channels write pages the loader does not see).
+     */
+    public static LoadResult loadAll(ReadableByteChannel channel, List<RamRegion> blocks, DeviceRegistry registry,
+                                     LoadOptions options, Runnable onRamEos) {
         StreamReader r = new StreamReader(channel);
         List<String> warnings = new ArrayList<>();
-        try (RamLoader ram = new RamLoader(blocks, options.compress(), options.freshRam())) {
+        try (RamLoader ram = new RamLoader(blocks, options.compress(), options.freshRam() && onRamEos == null)) {
+            ram.setEosHook(onRamEos);
             SectionType.readFileHeader(r);
             long cfgAt = r.position();
             int t = r.u8("configuration.type");

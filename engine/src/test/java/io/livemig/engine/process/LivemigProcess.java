@@ -47,6 +47,21 @@ final class LivemigProcess implements AutoCloseable {
         return new LivemigProcess(p, sock, log);
     }
 
+    /**
+     * {@code qemu-system-x86_64 -M none -nodefaults -display none -qmp unix:DIR/NAME.qmp ARGS}; the test is
+     * skipped with a reason when QEMU is not installed (HostCapabilities.qemu()).
+     */
+    static LivemigProcess qemu(Path dir, String name, String... args) throws IOException {
+        java.util.Optional<Path> qemu = io.livemig.sys.HostCapabilities.qemu();
+        org.junit.jupiter.api.Assumptions.assumeTrue(qemu.isPresent(),
+                "qemu-system-x86_64 not found on PATH (or LIVEMIG_QEMU): QEMU interop test skipped");
+        Path sock = dir.resolve(name + ".qmp");
+        List<String> cmd = new ArrayList<>(List.of(qemu.get().toString(), "-M", "none", "-nodefaults", "-display",
+                "none", "-qmp", "unix:" + sock + ",server=on,wait=off"));
+        cmd.addAll(List.of(args));
+        return launch(cmd, sock, dir.resolve(name + ".log"));
+    }
+
     QmpClient qmp() throws IOException, TimeoutException {
         try {
             return QmpClient.open(qmpSocket, START_TIMEOUT);

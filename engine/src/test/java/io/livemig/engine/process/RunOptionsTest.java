@@ -59,10 +59,21 @@ class RunOptionsTest {
             "--memory               | option --memory needs a value",
             "--memory 1G --memory 2G | option --memory given twice",
             "--mem-path /nonexistent | --mem-path '/nonexistent': not a directory",
-            "--machine java --memory 64M | is too small for --guest ab"})
+            "--machine java --memory 64M | is too small for --guest ab",
+            "--prealloc yes         | --prealloc 'yes': expected one of auto, off, on"})
     void rejectsBadOptionsSayingWhy(String line, String expected) {
         UsageException e = assertThrows(UsageException.class, () -> RunOptions.parse(line.split(" ")));
         assertTrue(e.getMessage().contains(expected), e.getMessage());
+    }
+
+    @Test
+    void preallocIsOnByDefaultForADestinationOnly() throws Exception {
+        assertTrue(RunOptions.parse(new String[] {"--machine", "none", "--incoming", "defer"}).preallocEffective());
+        assertTrue(RunOptions.parse(new String[] {"--machine", "none", "--incoming", "tcp:0:0"}).preallocEffective());
+        assertEquals(false, RunOptions.parse(new String[] {"--machine", "none"}).preallocEffective());
+        assertEquals(false, RunOptions.parse(new String[] {"--machine", "none", "--incoming", "defer", "--prealloc",
+                "off"}).preallocEffective());
+        assertTrue(RunOptions.parse(new String[] {"--machine", "none", "--prealloc=on"}).preallocEffective());
     }
 
     @Test
