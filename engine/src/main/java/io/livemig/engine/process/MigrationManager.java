@@ -147,24 +147,35 @@ public final class MigrationManager implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             endMillis = System.currentTimeMillis();
             if (previous != null) vm.restoreAfterFailedMigration(previous);
-            if (status.equals("cancelling")) {
-                setStatus("cancelled");
-            } else {
-                errorDesc = describe(e);
-                System.err.println("livemig: migration failed: " + errorDesc);
-                setStatus("failed");
-            }
+            outgoingFailed(e, status.equals("cancelling"));
         } finally {
-            channel = null;
-            MultifdLinks.Outgoing mf = multifdOut;
-            if (mf != null) mf.close();
-            if (ch != null) {
-                ch.shutdown();
-                try {
-                    ch.close();
-                } catch (IOException e) {
-                    // the migration already failed with the first error
-                }
+            releaseOutgoing(ch);
+        }
+    }
+
+    /** An outgoing migration ended early: cancelled on request, or failed with {@code e} as the cause. */
+    private void outgoingFailed(Throwable e, boolean cancelled) {
+        if (cancelled) {
+            status = "cancelling"; // the live engine may have got there first; publish cancelled once
+            setStatus("cancelled");
+        } else {
+            errorDesc = describe(e);
+            System.err.println("livemig: migration failed: " + errorDesc);
+            setStatus("failed");
+        }
+    }
+
+    /** Drops the outgoing channels (main and multifd) whatever the outcome; {@code ch} may be null. */
+    private void releaseOutgoing(MigrationChannel ch) {
+        channel = null;
+        MultifdLinks.Outgoing mf = multifdOut;
+        if (mf != null) mf.close();
+        if (ch != null) {
+            ch.shutdown();
+            try {
+                ch.close();
+            } catch (IOException e) {
+                // the migration already ended with its first error
             }
         }
     }
@@ -235,26 +246,10 @@ public final class MigrationManager implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             endMillis = System.currentTimeMillis();
             if (previous[0] != null) vm.restoreAfterFailedMigration(previous[0]);
-            if (status.equals("cancelling") || (precopy != null && precopy.status() == MigrationStatus.CANCELLED)) {
-                status = "cancelling";
-                setStatus("cancelled");
-            } else {
-                errorDesc = describe(e);
-                System.err.println("livemig: migration failed: " + errorDesc);
-                setStatus("failed");
-            }
+            outgoingFailed(e, status.equals("cancelling")
+                    || (precopy != null && precopy.status() == MigrationStatus.CANCELLED));
         } finally {
-            channel = null;
-            MultifdLinks.Outgoing mf = multifdOut;
-            if (mf != null) mf.close();
-            if (ch != null) {
-                ch.shutdown();
-                try {
-                    ch.close();
-                } catch (IOException e) {
-                    // the migration already failed with the first error
-                }
-            }
+            releaseOutgoing(ch);
         }
     }
 
