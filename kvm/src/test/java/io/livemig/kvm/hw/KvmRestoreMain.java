@@ -1,5 +1,6 @@
 package io.livemig.kvm.hw;
 
+import io.livemig.kvm.MachineStateFile;
 import io.livemig.kvm.AbConsistencyCheck;
 import io.livemig.kvm.MachineState;
 import io.livemig.kvm.SerialSink;
@@ -8,7 +9,7 @@ import io.livemig.memory.GuestMemory;
 import java.nio.file.Path;
 
 /**
- * The second process of the cross-process restore test: loads a {@link KvmStateFile} into a fresh KVM machine,
+ * The second process of the cross-process restore test: loads a {@link MachineStateFile} into a fresh KVM machine,
  * resumes it, waits for two 'B's (and no 'A'), pauses, runs the RAM consistency check. Prints one line starting
  * with {@code OK} or {@code FAIL} and exits 0 or 1.
  */
@@ -19,9 +20,9 @@ public final class KvmRestoreMain {
     public static void main(String[] args) throws Exception {
         Path file = Path.of(args[0]);
         int code = 1;
-        try (GuestMemory mem = GuestMemory.builder().anonymous("ram", KvmStateFile.ramBytes(file)).build();
+        try (GuestMemory mem = GuestMemory.builder().anonymous("ram", MachineStateFile.ramBytes(file)).build();
              SerialSink serial = SerialSink.none()) {
-            MachineState state = KvmStateFile.read(file, mem);
+            MachineState state = MachineStateFile.read(file, mem);
             try (KvmMachine m = KvmMachine.create(mem, KvmTests.config("ab", serial), KvmMachine.Options.defaults())) {
                 // RAM was loaded before create(): create() writes the boot sector at 0x7C00, which is the same bytes.
                 m.loadState(state);

@@ -1,5 +1,6 @@
 package io.livemig.kvm.hw;
 
+import io.livemig.kvm.MachineStateFile;
 import io.livemig.kvm.AbConsistencyCheck;
 import io.livemig.kvm.MachineState;
 import io.livemig.kvm.SerialSink;
@@ -86,7 +87,7 @@ class KvmStateRestoreTest {
         Path file = dir.resolve("ab.kvmstate");
         try (GuestMemory mem = GuestMemory.builder().anonymous("ram", RAM).build(); SerialSink serial = SerialSink.none()) {
             MachineState state = runAndCapture(mem, serial);
-            KvmStateFile.write(file, state, mem.block("ram").segment());
+            MachineStateFile.write(file, state, mem.block("ram").segment());
         }
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),

@@ -1,5 +1,6 @@
 package io.livemig.kvm.java;
 
+import io.livemig.kvm.MachineStateFile;
 import io.livemig.kvm.AbConsistencyCheck;
 import io.livemig.kvm.AbGuest;
 import io.livemig.kvm.MachineConfig;
@@ -19,10 +20,10 @@ public final class AbRestoreMain {
     public static void main(String[] args) {
         try {
             Path file = Path.of(args[0]);
-            long ramBytes = StateFile.ramSize(file);
+            long ramBytes = MachineStateFile.ramBytes(file);
             try (GuestMemory memory = GuestMemory.builder().anonymous("ram", ramBytes).build();
                  SerialSink serial = SerialSink.none()) {
-                MachineState state = StateFile.read(file, memory);
+                MachineState state = MachineStateFile.read(file, memory);
                 JavaMachine m = JavaMachine.create(memory, MachineConfig.of("java", "ab", serial));
                 m.loadState(state);
                 System.out.println("RESULT loaded " + m.workload(0).position());

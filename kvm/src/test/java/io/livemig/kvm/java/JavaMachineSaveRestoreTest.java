@@ -1,5 +1,6 @@
 package io.livemig.kvm.java;
 
+import io.livemig.kvm.MachineStateFile;
 import io.livemig.kvm.AbConsistencyCheck;
 import io.livemig.kvm.AbGuest;
 import io.livemig.kvm.MachineConfig;
@@ -98,7 +99,7 @@ class JavaMachineSaveRestoreTest {
         Path file = dir.resolve("ab.state");
         try (GuestMemory mem = TestRam.create(); SerialSink serial = SerialSink.none()) {
             JavaMachine src = pausedMidPass(mem, serial);
-            StateFile.write(file, src.saveState(), TestRam.ram(mem));
+            MachineStateFile.write(file, src.saveState(), TestRam.ram(mem));
             Child c = runChild(file);
             assertEquals(0, c.exit, c.output);
             assertTrue(c.output.contains("RESULT A-B RAM consistent"), c.output);
@@ -116,7 +117,7 @@ class JavaMachineSaveRestoreTest {
             MemorySegment ram = TestRam.ram(mem);
             long victim = 50L << 20;
             ram.set(ValueLayout.JAVA_BYTE, victim, (byte) (ram.get(ValueLayout.JAVA_BYTE, victim) + 100));
-            StateFile.write(file, src.saveState(), ram);
+            MachineStateFile.write(file, src.saveState(), ram);
             Child c = runChild(file);
             assertEquals(1, c.exit, c.output);
             assertTrue(c.output.contains("INCONSISTENT") && c.output.contains("0x" + Long.toHexString(victim)), c.output);

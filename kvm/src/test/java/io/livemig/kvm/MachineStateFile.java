@@ -1,6 +1,5 @@
-package io.livemig.kvm.hw;
+package io.livemig.kvm;
 
-import io.livemig.kvm.MachineState;
 import io.livemig.memory.GuestMemory;
 
 import java.io.DataInputStream;
@@ -16,18 +15,18 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Test-only snapshot of a KVM machine for the cross-process restore test:
+ * Test-only snapshot of a machine (kvm or java) for the cross-process restore tests:
  * <pre>
  * u32 "LMKV" | UTF accelerator | u32 entries | per entry: UTF name, u32 length, bytes | u64 ram bytes | ram
  * </pre>
  */
-final class KvmStateFile {
+public final class MachineStateFile {
     private static final int MAGIC = 0x4C4D4B56;
 
-    private KvmStateFile() {
+    private MachineStateFile() {
     }
 
-    static void write(Path file, MachineState state, MemorySegment ram) throws IOException {
+    public static void write(Path file, MachineState state, MemorySegment ram) throws IOException {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
                 StandardOpenOption.WRITE)) {
             DataOutputStream out = new DataOutputStream(Channels.newOutputStream(ch));
@@ -46,7 +45,7 @@ final class KvmStateFile {
         }
     }
 
-    static long ramBytes(Path file) throws IOException {
+    public static long ramBytes(Path file) throws IOException {
         try (DataInputStream in = new DataInputStream(java.nio.file.Files.newInputStream(file))) {
             readHeader(file, in);
             return in.readLong();
@@ -54,7 +53,7 @@ final class KvmStateFile {
     }
 
     /** Reads the state and fills block "ram" of {@code memory} (same size as saved). */
-    static MachineState read(Path file, GuestMemory memory) throws IOException {
+    public static MachineState read(Path file, GuestMemory memory) throws IOException {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             DataInputStream in = new DataInputStream(Channels.newInputStream(ch));
             MachineState s = readHeader(file, in);
