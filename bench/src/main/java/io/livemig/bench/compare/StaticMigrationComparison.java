@@ -51,6 +51,7 @@ public final class StaticMigrationComparison {
         Path work = Path.of(System.getProperty("java.io.tmpdir"), "livemig-compare");
         List<String> variants = DEFAULT_VARIANTS;
         long maxBandwidth = 1_000_000_000_000L;
+        int multifdChannels = 0;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--memory" -> memory = args[++i];
@@ -59,8 +60,10 @@ public final class StaticMigrationComparison {
                 case "--work" -> work = Path.of(args[++i]);
                 case "--variants" -> variants = List.of(args[++i].split(","));
                 case "--max-bandwidth" -> maxBandwidth = Long.parseLong(args[++i]);
+                case "--multifd-channels" -> multifdChannels = Integer.parseInt(args[++i]);
                 default -> throw new IllegalArgumentException("unknown argument '" + args[i]
-                        + "', expected --memory SIZE --repeats N --out FILE --work DIR --max-bandwidth BYTES_PER_SEC --variants "
+                        + "', expected --memory SIZE --repeats N --out FILE --work DIR --max-bandwidth BYTES_PER_SEC"
+                        + " --multifd-channels N --variants "
                         + String.join(",", ALL_VARIANTS));
             }
         }
@@ -83,7 +86,7 @@ public final class StaticMigrationComparison {
             // Rotate the order each repeat so a burst of load from other users does not always hit one variant.
             for (int k = 0; k < variants.size(); k++) {
                 String v = variants.get((k + r) % variants.size());
-                Run run = runOnce(v, memory, random, work, maxBandwidth);
+                Run run = runOnce(v, memory, random, work, maxBandwidth, multifdChannels);
                 migrate.computeIfAbsent(v, x -> new ArrayList<>()).add(run.migrateMs);
                 startToDone.computeIfAbsent(v, x -> new ArrayList<>()).add(run.startToDoneMs);
                 ready.computeIfAbsent(v, x -> new ArrayList<>()).add(run.readyMs);
@@ -114,7 +117,9 @@ public final class StaticMigrationComparison {
             }
         }
         Map<String, Object> result = Json.obj(
-                "benchmark", "static precopy, " + memory + " random RAM, source paused, loopback tcp, -M none",
+                "benchmark", "static precopy, " + memory + " random RAM, source paused, loopback tcp, -M none"
+                        + (multifdChannels > 0 ? ", multifd with " + multifdChannels + " channels (compression none)" : ""),
+                "multifd_channels", multifdChannels,
                 "qemu", CompareSupport.qemuVersion(),
                 "java", System.getProperty("java.version"),
                 "repeats", repeats,
@@ -152,8 +157,14 @@ public final class StaticMigrationComparison {
     private record Run(double migrateMs, double startToDoneMs, double readyMs, double prefaultMs) {
     }
 
-    private static Run runOnce(String variant, String memory, Path random, Path work, long maxBandwidth)
-            throws IOException, TimeoutException, InterruptedException {
+    /**
+     * One migration. With {@code multifdChannels > 0} both sides turn on the multifd capability with that many
+     * channels; the destination then starts with {@code -incoming defer} (QEMU needs the capability set before
+     * it listens) and gets migrate-incoming once set up, right before the source's migrate.
+     */
+    private static Run runOnce(String variant, String memory, Path random, Path work, long maxBandwidth,
+                               int multifdChannels) throws IOException, TimeoutException, InterruptedException {
+        boolean multifd = multifdChannels > 0;
         boolean livemigSrc = variant.startsWith("livemig") || variant.equals("x-livemig-src-qemu-prealloc-dst");
         boolean livemig = variant.startsWith("livemig") || variant.equals("x-qemu-src-livemig-dst");
         int port = CompareSupport.freePort();
@@ -171,13 +182,13 @@ public final class StaticMigrationComparison {
                     "-qmp", "unix:" + srcSock + ",server=on,wait=off");
         }
         if (livemig) {
-            List<String> d = new ArrayList<>(List.of("--machine", "none", "--memory", memory, "--incoming", uri,
-                    "--qmp", "unix:" + dstSock));
+            List<String> d = new ArrayList<>(List.of("--machine", "none", "--memory", memory, "--incoming",
+                    multifd ? "defer" : uri, "--qmp", "unix:" + dstSock));
             if (variant.equals("livemig-prealloc-off")) d.addAll(List.of("--prealloc", "off"));
             dst = CompareSupport.livemigRun(d);
         } else {
             List<String> d = new ArrayList<>(List.of(CompareSupport.QEMU, "-nodefaults", "-display", "none",
-                    "-m", memory, "-qmp", "unix:" + dstSock + ",server=on,wait=off", "-incoming", uri));
+                    "-m", memory, "-qmp", "unix:" + dstSock + ",server=on,wait=off", "-incoming", multifd ? "defer" : uri));
             switch (variant) {
                 case "qemu-default" -> d.addAll(List.of("-M", "none"));
                 case "qemu-mem-prealloc", "x-livemig-src-qemu-prealloc-dst" -> d.addAll(List.of("-M", "none", "-mem-prealloc"));
@@ -192,6 +203,7 @@ public final class StaticMigrationComparison {
             if (!st.equals("prelaunch")) throw new IOException(s.name + ": status " + st + ", expected prelaunch");
             // Same limit on both: QEMU 7.2 defaults to 128 MiB/s (it would measure the limit), livemig to none.
             s.exec("migrate-set-parameters", "max-bandwidth", maxBandwidth);
+            if (multifd) enableMultifd(s, multifdChannels);
             Path dstLog = work.resolve("dst.log");
             Run run;
             try (CompareSupport.Child d = new CompareSupport.Child(variant + "-dst", dst, dstSock, dstLog)) {
@@ -199,6 +211,10 @@ public final class StaticMigrationComparison {
                 long ready = System.nanoTime();
                 String ds = String.valueOf(d.execMap("query-status").get("status"));
                 if (!ds.equals("inmigrate")) throw new IOException(d.name + ": status " + ds + ", expected inmigrate");
+                if (multifd) {
+                    enableMultifd(d, multifdChannels);
+                    d.exec("migrate-incoming", "uri", uri);
+                }
                 long tMigrate = System.nanoTime();
                 s.exec("migrate", "uri", uri);
                 long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
@@ -220,6 +236,11 @@ public final class StaticMigrationComparison {
             return livemig ? new Run(run.migrateMs, run.startToDoneMs, run.readyMs,
                     CompareSupport.livemigPrefaultMillis(dstLog)) : run;
         }
+    }
+
+    private static void enableMultifd(CompareSupport.Child c, int channels) throws IOException, TimeoutException {
+        c.exec("migrate-set-capabilities", "capabilities", List.of(Json.obj("capability", "multifd", "state", true)));
+        c.exec("migrate-set-parameters", "multifd-channels", (long) channels);
     }
 
     /** Writes {@code bytes} of random data once (kept for later runs: same size, same content). */
