@@ -1,7 +1,6 @@
 package io.livemig.transport;
 
 import java.io.IOException;
-import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.ReadableByteChannel;
@@ -96,50 +95,12 @@ abstract class AbstractMigrationChannel implements MigrationChannel {
 
     @Override
     public final ReadableByteChannel readable() {
-        return new ReadableByteChannel() {
-            @Override
-            public int read(ByteBuffer dst) throws IOException {
-                if (!dst.hasRemaining()) return 0;
-                MemorySegment seg = MemorySegment.ofBuffer(dst);
-                int n = AbstractMigrationChannel.this.read(seg);
-                if (n > 0) dst.position(dst.position() + n);
-                return n;
-            }
-
-            @Override
-            public boolean isOpen() {
-                return !closed.get();
-            }
-
-            @Override
-            public void close() throws IOException {
-                AbstractMigrationChannel.this.close();
-            }
-        };
+        return ByteChannelViews.readable(this, () -> !closed.get());
     }
 
     @Override
     public final WritableByteChannel writable() {
-        return new WritableByteChannel() {
-            @Override
-            public int write(ByteBuffer src) throws IOException {
-                int n = src.remaining();
-                if (n == 0) return 0;
-                AbstractMigrationChannel.this.write(MemorySegment.ofBuffer(src));
-                src.position(src.position() + n);
-                return n;
-            }
-
-            @Override
-            public boolean isOpen() {
-                return !closed.get();
-            }
-
-            @Override
-            public void close() throws IOException {
-                AbstractMigrationChannel.this.close();
-            }
-        };
+        return ByteChannelViews.writable(this, () -> !closed.get());
     }
 
     @Override

@@ -6,6 +6,7 @@ import io.livemig.sys.LibC;
 import io.livemig.sys.abi.ErrnoH;
 import io.livemig.sys.abi.PollH;
 import io.livemig.sys.abi.SocketH;
+import io.livemig.transport.ByteChannelViews;
 import io.livemig.transport.MigrationChannel;
 
 import java.io.EOFException;
@@ -15,7 +16,6 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.net.Inet4Address;
 import java.net.InetSocketAddress;
-import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.ReadableByteChannel;
@@ -323,51 +323,12 @@ public final class ZeroCopySender implements MigrationChannel {
 
     @Override
     public ReadableByteChannel readable() {
-        return new ReadableByteChannel() {
-            @Override
-            public int read(ByteBuffer dst) throws IOException {
-                int n = ZeroCopySender.this.read(MemorySegment.ofBuffer(dst));
-                if (n > 0) dst.position(dst.position() + n);
-                return n;
-            }
-
-            @Override
-            public boolean isOpen() {
-                return !closed.get();
-            }
-
-            @Override
-            public void close() throws IOException {
-                ZeroCopySender.this.close();
-            }
-        };
+        return ByteChannelViews.readable(this, () -> !closed.get());
     }
 
     @Override
     public WritableByteChannel writable() {
-        return new WritableByteChannel() {
-            @Override
-            public int write(ByteBuffer src) throws IOException {
-                int n = src.remaining();
-                try (Arena a = Arena.ofConfined()) {
-                    MemorySegment tmp = a.allocate(Math.max(1, n));
-                    MemorySegment.copy(MemorySegment.ofBuffer(src), 0, tmp, 0, n);
-                    ZeroCopySender.this.write(tmp.asSlice(0, n));
-                }
-                src.position(src.position() + n);
-                return n;
-            }
-
-            @Override
-            public boolean isOpen() {
-                return !closed.get();
-            }
-
-            @Override
-            public void close() throws IOException {
-                ZeroCopySender.this.close();
-            }
-        };
+        return ByteChannelViews.writable(this, () -> !closed.get());
     }
 
     @Override
