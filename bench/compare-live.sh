@@ -11,17 +11,10 @@
 #      LIVEMIG_BENCH_SKIP_BUILD=1 to reuse the jar. Wall-clock numbers: run on a quiet machine.
 set -euo pipefail
 
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/.." && pwd)
-# shellcheck source=../ci/jdk.sh
-. "$(dirname "$0")/../ci/jdk.sh"
-
-build_dir=${LIVEMIG_BENCH_BUILD_DIR:-target-bench}
-jar="$here/$build_dir/benchmarks.jar"
-if [ "${LIVEMIG_BENCH_SKIP_BUILD:-0}" != 1 ] || [ ! -f "$jar" ]; then
-  echo "bench: building $jar" >&2
-  (cd "$root" && ./mvnw -q -pl bench -am package -DskipTests -Dlivemig.buildDir="$build_dir")
-fi
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+bench_setup target-bench
+bench_build_jar
 mkdir -p "$here/results"
 exec "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -cp "$jar" \
   io.livemig.bench.compare.LiveMigrationComparison --out "$here/results/live-compare.json" \

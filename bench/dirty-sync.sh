@@ -16,20 +16,13 @@
 #      at @Setup with the reason), =never to leave them out.
 set -euo pipefail
 
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/.." && pwd)
-# shellcheck source=../ci/jdk.sh
-. "$here/../ci/jdk.sh"
-
-build_dir=${LIVEMIG_BENCH_BUILD_DIR:-target-dsb}
-jar="$here/$build_dir/benchmarks.jar"
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+bench_setup target-dsb
 out="$here/results/dirty-sync.json"
 summary="$here/results/dirty-sync-summary.txt"
 
-if [ "${LIVEMIG_BENCH_SKIP_BUILD:-0}" != 1 ] || [ ! -f "$jar" ]; then
-  echo "dirty-sync: building $jar" >&2
-  (cd "$root" && ./mvnw -q -pl bench -am package -DskipTests -Dlivemig.buildDir="$build_dir")
-fi
+bench_build_jar
 
 kvm_mode=${LIVEMIG_DIRTY_SYNC_KVM:-auto}
 kvm_reason=

@@ -14,13 +14,9 @@
 # Env: LIVEMIG_BENCH_BUILD_DIR (default target-bench), LIVEMIG_BENCH_SKIP_BUILD=1 to reuse the jar.
 set -euo pipefail
 
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/.." && pwd)
-# shellcheck source=../ci/jdk.sh
-. "$(dirname "$0")/../ci/jdk.sh"
-
-build_dir=${LIVEMIG_BENCH_BUILD_DIR:-target-bench}
-jar="$here/$build_dir/benchmarks.jar"
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+bench_setup target-bench
 
 if [ $# -lt 1 ]; then
   awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0" >&2
@@ -36,10 +32,7 @@ case $set_name in
   *) include=$set_name ;;
 esac
 
-if [ "${LIVEMIG_BENCH_SKIP_BUILD:-0}" != 1 ] || [ ! -f "$jar" ]; then
-  echo "bench: building $jar" >&2
-  (cd "$root" && ./mvnw -q -pl bench -am package -DskipTests -Dlivemig.buildDir="$build_dir")
-fi
+bench_build_jar
 
 java=("$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -jar "$jar")
 if [ "$set_name" = --list ]; then
