@@ -162,8 +162,10 @@ final class Backends {
             MemorySegment seg;
             switch (s.kind()) {
                 case ANONYMOUS -> {
-                    seg = LibC.mmap(arena, 0, size, PROT_RW, MmanH.MAP_PRIVATE | MmanH.MAP_ANONYMOUS | MmanH.MAP_NORESERVE,
-                            -1, 0);
+                    int flags = MmanH.MAP_PRIVATE | MmanH.MAP_ANONYMOUS | MmanH.MAP_NORESERVE;
+                    seg = s.transparentHugePages()
+                            ? LibC.mmapAnonymousAligned(arena, size, GuestMemory.Builder.HUGE_2MB, PROT_RW, flags)
+                            : LibC.mmap(arena, 0, size, PROT_RW, flags, -1, 0);
                     if (s.transparentHugePages()) {
                         int r = LibC.madviseOrErrno(seg, MmanH.MADV_HUGEPAGE);
                         // EINVAL: kernel built without THP; the block still works with 4 KiB pages

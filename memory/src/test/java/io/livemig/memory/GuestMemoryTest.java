@@ -74,6 +74,7 @@ class GuestMemoryTest {
     void anonymousWithTransparentHugePagesIsAdvised() throws IOException {
         try (GuestMemory mem = GuestMemory.builder().anonymous("ram", 8 * MIB, true).build()) {
             RamBlock ram = mem.block("ram");
+            assertEquals(0, ram.segment().address() % (2 * MIB), "THP needs a 2 MiB-aligned start, as QEMU's RAM has");
             writeAndReadBack(ram);
             String flags = ProcMaps.smapsOf(ram.segment()).get("VmFlags");
             assertTrue(flags.contains("hg"), "MADV_HUGEPAGE shows as VmFlags hg: " + flags);

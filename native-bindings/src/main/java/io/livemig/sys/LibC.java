@@ -763,4 +763,24 @@ public final class LibC {
         MemorySegment mapping = mmap(addrHint, length, prot, flags, fd, offset);
         return mapping.reinterpret(owner, LibC::munmap);
     }
+
+    /**
+     * An anonymous {@code mmap(2)} of {@code length} bytes whose start is a multiple of {@code alignment}
+     * (a power of two), owned by {@code owner} like {@link #mmap(Arena, long, long, int, int, int, long)}.
+     * Maps {@code length + alignment} and unmaps the unaligned head and the tail, as QEMU does for guest
+     * RAM (QEMU_VMALLOC_ALIGN): a transparent huge page can only back a 2 MiB-aligned range, so an
+     * unaligned block loses a huge page at each end and, worse, every huge page boundary inside it.
+     */
+    public static MemorySegment mmapAnonymousAligned(Arena owner, long length, long alignment, int prot, int flags) {
+        if (Long.bitCount(alignment) != 1) {
+            throw new IllegalArgumentException("alignment=" + alignment + ", expected a power of two");
+        }
+        MemorySegment whole = mmap(0, length + alignment, prot, flags, -1, 0);
+        long start = (whole.address() + alignment - 1) & -alignment;
+        long head = start - whole.address();
+        long tail = alignment - head;
+        if (head > 0) munmap(whole.asSlice(0, head));
+        if (tail > 0) munmap(whole.asSlice(head + length, tail));
+        return whole.asSlice(head, length).reinterpret(owner, LibC::munmap);
+    }
 }

@@ -4,8 +4,8 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
+import java.nio.channels.GatheringByteChannel;
 import java.nio.channels.ReadableByteChannel;
-import java.nio.channels.WritableByteChannel;
 import java.util.function.BooleanSupplier;
 
 /**
@@ -40,9 +40,13 @@ public final class ByteChannelViews {
         };
     }
 
-    /** Writes all of {@code src}'s remaining bytes; {@code open} answers {@code isOpen()}. */
-    public static WritableByteChannel writable(MigrationChannel ch, BooleanSupplier open) {
-        return new WritableByteChannel() {
+    /**
+     * Writes all of {@code src}'s remaining bytes; {@code open} answers {@code isOpen()}. The view gathers:
+     * {@code write(ByteBuffer[])} is one {@link MigrationChannel#write(MemorySegment...)} (one writev on
+     * sockets), which the stream writer uses to send queued guest pages without copying them.
+     */
+    public static GatheringByteChannel writable(MigrationChannel ch, BooleanSupplier open) {
+        return new GatheringByteChannel() {
             @Override
             public int write(ByteBuffer src) throws IOException {
                 int n = src.remaining();
@@ -52,13 +56,24 @@ public final class ByteChannelViews {
                     ch.write(seg);
                 } else {
                     try (Arena a = Arena.ofConfined()) {
-                        MemorySegment tmp = a.allocate(n);
-                        MemorySegment.copy(seg, 0, tmp, 0, n);
-                        ch.write(tmp);
+                        ch.write(staged(a, seg));
                     }
                 }
                 src.position(src.position() + n);
                 return n;
+            }
+
+            @Override
+            public long write(ByteBuffer[] srcs, int offset, int length) throws IOException {
+                long total = 0;
+                for (int i = offset; i < offset + length; i++) total += srcs[i].remaining();
+                ch.write(srcs, offset, length);
+                return total;
+            }
+
+            @Override
+            public long write(ByteBuffer[] srcs) throws IOException {
+                return write(srcs, 0, srcs.length);
             }
 
             @Override
@@ -71,5 +86,11 @@ public final class ByteChannelViews {
                 ch.close();
             }
         };
+    }
+
+    private static MemorySegment staged(Arena a, MemorySegment heap) {
+        MemorySegment tmp = a.allocate(heap.byteSize());
+        MemorySegment.copy(heap, 0, tmp, 0, heap.byteSize());
+        return tmp;
     }
 }

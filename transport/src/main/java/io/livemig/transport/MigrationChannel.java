@@ -3,6 +3,7 @@ package io.livemig.transport;
 import java.io.EOFException;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
 import java.nio.channels.ReadableByteChannel;
 import java.nio.channels.WritableByteChannel;
 
@@ -45,6 +46,23 @@ public interface MigrationChannel extends AutoCloseable {
 
     /** Writes every byte of every segment, in order; as one gathering write where the transport has one. */
     void write(MemorySegment... srcs) throws IOException;
+
+    /**
+     * Writes every remaining byte of {@code srcs[offset, offset + length)} in order and advances their
+     * positions: the stream writer's batch of record headers and guest pages (direct buffers). Transports
+     * on java.nio hand the array to {@code GatheringByteChannel.write} as it is; the default converts.
+     */
+    default void write(ByteBuffer[] srcs, int offset, int length) throws IOException {
+        writeAsSegments(this, srcs, offset, length);
+    }
+
+    /** {@link #write(ByteBuffer[], int, int)} through {@link #write(MemorySegment...)}. */
+    static void writeAsSegments(MigrationChannel ch, ByteBuffer[] srcs, int offset, int length) throws IOException {
+        MemorySegment[] segs = new MemorySegment[length];
+        for (int i = 0; i < length; i++) segs[i] = MemorySegment.ofBuffer(srcs[offset + i]);
+        ch.write(segs);
+        for (int i = 0; i < length; i++) srcs[offset + i].position(srcs[offset + i].limit());
+    }
 
     /** The stream as a {@link ReadableByteChannel} (for code that speaks java.nio); closing it closes this. */
     ReadableByteChannel readable();

@@ -92,6 +92,37 @@ class NioMigrationChannel extends AbstractMigrationChannel {
         countWritten(total);
     }
 
+    /** Direct buffers go to {@code writev} as they are (no per-buffer conversion on the page path). */
+    @Override
+    public void write(ByteBuffer[] srcs, int offset, int length) throws IOException {
+        checkOpen();
+        if (!(out instanceof GatheringByteChannel g)) {
+            MigrationChannel.writeAsSegments(this, srcs, offset, length);
+            return;
+        }
+        long total = 0;
+        for (int i = offset; i < offset + length; i++) {
+            if (!srcs[i].isDirect()) {
+                MigrationChannel.writeAsSegments(this, srcs, offset, length); // staged through native memory
+                return;
+            }
+            total += srcs[i].remaining();
+        }
+        try {
+            int first = offset;
+            int end = offset + length;
+            while (first < end) {
+                g.write(srcs, first, end - first);
+                while (first < end && !srcs[first].hasRemaining()) first++;
+            }
+        } catch (AsynchronousCloseException e) {
+            throw afterShutdown(e);
+        } catch (IOException e) {
+            throw afterShutdown(new IOException(description() + ": write failed: " + e.getMessage(), e));
+        }
+        countWritten(total);
+    }
+
     @Override
     public void shutdownOutput() throws IOException {
         if (owner instanceof SocketChannel sc) {

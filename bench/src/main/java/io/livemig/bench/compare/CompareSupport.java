@@ -193,8 +193,17 @@ final class CompareSupport {
 
     /** The {@code --prealloc} time livemig logs on stderr ("populated N MiB in T ms"), or -1. */
     static double livemigPrefaultMillis(Path log) throws IOException {
+        return millisAfter(log, "livemig: prealloc: populated ");
+    }
+
+    /** The JIT warm-up time a livemig process logs ("livemig: JIT warm-up: ... in T ms"), or -1. */
+    static double livemigWarmupMillis(Path log) throws IOException {
+        return millisAfter(log, "livemig: JIT warm-up: ");
+    }
+
+    private static double millisAfter(Path log, String prefix) throws IOException {
         for (String line : Files.readAllLines(log)) {
-            int i = line.indexOf("livemig: prealloc: populated ");
+            int i = line.indexOf(prefix);
             if (i < 0) continue;
             int in = line.indexOf(" in ", i);
             int ms = line.indexOf(" ms", in);

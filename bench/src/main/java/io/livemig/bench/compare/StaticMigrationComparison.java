@@ -80,6 +80,7 @@ public final class StaticMigrationComparison {
         Map<String, List<Double>> startToDone = new LinkedHashMap<>();
         Map<String, List<Double>> ready = new LinkedHashMap<>();
         Map<String, List<Double>> prefault = new LinkedHashMap<>();
+        Map<String, List<Double>> warmup = new LinkedHashMap<>();
         List<String> loads = new ArrayList<>();
         for (int r = 0; r < repeats; r++) {
             loads.add(CompareSupport.loadAverage());
@@ -91,9 +92,11 @@ public final class StaticMigrationComparison {
                 startToDone.computeIfAbsent(v, x -> new ArrayList<>()).add(run.startToDoneMs);
                 ready.computeIfAbsent(v, x -> new ArrayList<>()).add(run.readyMs);
                 if (run.prefaultMs >= 0) prefault.computeIfAbsent(v, x -> new ArrayList<>()).add(run.prefaultMs);
-                System.err.printf("static-compare: repeat %d %-24s migrate %8.1f ms  start->done %8.1f ms  dest ready %7.1f ms%s%n",
+                if (run.warmupMs >= 0) warmup.computeIfAbsent(v, x -> new ArrayList<>()).add(run.warmupMs);
+                System.err.printf("static-compare: repeat %d %-24s migrate %8.1f ms  start->done %8.1f ms  dest ready %7.1f ms%s%s%n",
                         r + 1, v, run.migrateMs, run.startToDoneMs, run.readyMs,
-                        run.prefaultMs >= 0 ? String.format("  prefault %.0f ms", run.prefaultMs) : "");
+                        run.prefaultMs >= 0 ? String.format("  prefault %.0f ms", run.prefaultMs) : "",
+                        run.warmupMs >= 0 ? String.format("  jit warm-up %.0f ms", run.warmupMs) : "");
             }
         }
         String loadAfter = CompareSupport.loadAverage();
@@ -103,7 +106,8 @@ public final class StaticMigrationComparison {
             table.put(v, Json.obj("migrate_ms", CompareSupport.summary(migrate.get(v)),
                     "start_to_done_ms", CompareSupport.summary(startToDone.get(v)),
                     "dest_ready_ms", CompareSupport.summary(ready.get(v)),
-                    "prefault_ms", prefault.containsKey(v) ? CompareSupport.summary(prefault.get(v)) : null));
+                    "prefault_ms", prefault.containsKey(v) ? CompareSupport.summary(prefault.get(v)) : null,
+                    "jit_warmup_ms", warmup.containsKey(v) ? CompareSupport.summary(warmup.get(v)) : null));
         }
         Map<String, Object> ratios = new LinkedHashMap<>();
         for (String lm : List.of("livemig", "livemig-prealloc-off")) {
@@ -130,14 +134,17 @@ public final class StaticMigrationComparison {
                 "timing", "t0 = destination process spawned; ready = destination QMP greeting answered (QEMU: after"
                         + " -mem-prealloc); migrate sent right after ready; done = destination query-status leaves"
                         + " inmigrate (polled every 2 ms). migrate_ms = done - migrate; start_to_done_ms = done - t0"
-                        + " (counts QEMU prealloc and livemig JVM start + background prefault).",
+                        + " (counts QEMU prealloc and livemig JVM start, JIT warm-up and background prefault)."
+                        + " livemig's ready includes its JIT warm-up (--jit-warmup auto: on from 256M), as QEMU's"
+                        + " includes -mem-prealloc.",
                 "variants", Json.obj(
                         "qemu-default", "qemu -M none -m SIZE -incoming tcp:...",
                         "qemu-mem-prealloc", "qemu ... -mem-prealloc (prealloc threads default: 1)",
                         "qemu-prealloc-2threads", "qemu -object memory-backend-ram,id=ram,prealloc=on,prealloc-threads=2"
                                 + " -machine none,memory-backend=ram",
                         "livemig", "livemig run --machine none --incoming tcp:... (default --prealloc auto = on:"
-                                + " background MADV_POPULATE_WRITE on all CPUs from process start)",
+                                + " background MADV_POPULATE_WRITE of THP-advised RAM on all CPUs from process start;"
+                                + " default --jit-warmup auto = on from 256M, before the QMP greeting; the source too)",
                         "livemig-prealloc-off", "livemig run ... --prealloc off"),
                 "results", table,
                 "ratios_median", ratios);
@@ -154,7 +161,7 @@ public final class StaticMigrationComparison {
         return CompareSupport.median(s);
     }
 
-    private record Run(double migrateMs, double startToDoneMs, double readyMs, double prefaultMs) {
+    private record Run(double migrateMs, double startToDoneMs, double readyMs, double prefaultMs, double warmupMs) {
     }
 
     /**
@@ -230,11 +237,11 @@ public final class StaticMigrationComparison {
                 }
                 CompareSupport.awaitMigration(s, Duration.ofSeconds(30), 5, x -> x.equals("completed"));
                 run = new Run(CompareSupport.millisSince(tMigrate, done), CompareSupport.millisSince(d.startNanos, done),
-                        CompareSupport.millisSince(d.startNanos, ready), -1);
+                        CompareSupport.millisSince(d.startNanos, ready), -1, -1);
             }
             // The dst log is complete once the process ended (close() quit it and joined its prefault).
             return livemig ? new Run(run.migrateMs, run.startToDoneMs, run.readyMs,
-                    CompareSupport.livemigPrefaultMillis(dstLog)) : run;
+                    CompareSupport.livemigPrefaultMillis(dstLog), CompareSupport.livemigWarmupMillis(dstLog)) : run;
         }
     }
 
@@ -261,13 +268,14 @@ public final class StaticMigrationComparison {
     }
 
     private static void printTable(Map<String, Object> table, Map<String, Object> ratios, String l0, String l1) {
-        System.out.printf("%-24s %22s %22s %18s %14s%n", "variant", "migrate->done ms", "dest start->done ms",
-                "dest ready ms", "prefault ms");
+        System.out.printf("%-24s %22s %22s %18s %14s %14s%n", "variant", "migrate->done ms", "dest start->done ms",
+                "dest ready ms", "prefault ms", "jit warm-up ms");
         for (Map.Entry<String, Object> e : table.entrySet()) {
             @SuppressWarnings("unchecked")
             Map<String, Object> row = (Map<String, Object>) e.getValue();
-            System.out.printf("%-24s %22s %22s %18s %14s%n", e.getKey(), cell(row.get("migrate_ms")),
-                    cell(row.get("start_to_done_ms")), cell(row.get("dest_ready_ms")), cell(row.get("prefault_ms")));
+            System.out.printf("%-24s %22s %22s %18s %14s %14s%n", e.getKey(), cell(row.get("migrate_ms")),
+                    cell(row.get("start_to_done_ms")), cell(row.get("dest_ready_ms")), cell(row.get("prefault_ms")),
+                    cell(row.get("jit_warmup_ms")));
         }
         System.out.println("ratios of medians (lower is better for livemig):");
         ratios.forEach((k, v) -> System.out.printf("  %-62s %s%n", k, v));

@@ -66,6 +66,8 @@ public final class MigrationManager implements AutoCloseable {
     /** The multifd channels of the current/last migration (capability multifd), else null. */
     private volatile MultifdLinks.Outgoing multifdOut;
     private volatile MultifdLinks.Incoming multifdIn;
+    /** The start-up {@link JitWarmup} still running, or null; a transfer waits for it (they share 2 cores). */
+    private volatile Thread warmup;
 
     public MigrationManager(LivemigVm vm, StreamCodec codec, MigrationCapabilities capabilities,
                             MigrationParameters parameters, EventSink events, IntConsumer exitProcess) {
@@ -75,6 +77,22 @@ public final class MigrationManager implements AutoCloseable {
         this.parameters = parameters;
         this.events = events;
         this.exitProcess = exitProcess;
+    }
+
+    /** Makes every transfer wait for {@code t} (the start-up JIT warm-up) before it moves data. */
+    public void awaitBeforeTransfer(Thread t) {
+        warmup = t;
+    }
+
+    private void awaitWarmup() {
+        Thread t = warmup;
+        if (t == null) return;
+        try {
+            t.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        warmup = null;
     }
 
     public boolean isActive() {
@@ -124,6 +142,7 @@ public final class MigrationManager implements AutoCloseable {
         String previous = null;
         MigrationChannel ch = null;
         try {
+            awaitWarmup();
             ch = Transports.connect(uri);
             channel = ch;
             MultifdLinks.Outgoing mf = openMultifd(uri);
@@ -197,6 +216,7 @@ public final class MigrationManager implements AutoCloseable {
         MigrationChannel ch = null;
         String[] previous = {null};
         try {
+            awaitWarmup();
             ch = Transports.connect(uri);
             channel = ch;
             MultifdLinks.Outgoing mf = openMultifd(uri);
@@ -322,6 +342,7 @@ public final class MigrationManager implements AutoCloseable {
     private void runIncoming() {
         IncomingEndpoint ep = endpoint;
         MultifdLinks.Incoming mf = null;
+        awaitWarmup(); // peers that connect meanwhile wait in the listen backlog
         try (ep; MigrationChannel ch = ep.accept()) {
             channel = ch;
             if (capabilities.isEnabled(MigrationCapability.MULTIFD)) {

@@ -43,6 +43,10 @@ public final class RunCommand {
                                             -mem-prealloc, but not blocking); auto (default) = on with
                                             --incoming: a destination writes every page it receives and a
                                             first-touch fault per page is the receive path's largest cost
+              --jit-warmup on|off|auto      before the monitor answers, run a few 8 MiB migrations over
+                                            loopback inside the process so the JIT has compiled the
+                                            per-page paths before the first real one; auto (default) = on
+                                            for --memory 256M or more
               -S                            do not start the guest (run state prelaunch; QMP cont starts it)
               --uuid UUID                   the VM's UUID (checked by the validate-uuid capability)
               -h, --help                    this text
@@ -90,6 +94,7 @@ public final class RunCommand {
             err.println("livemig run: " + e.getMessage());
             return 2;
         }
+        Thread warmup = options.jitWarmupEffective() ? startWarmup(err) : null;
         CompletableFuture<Integer> exit = new CompletableFuture<>();
         AtomicReference<QmpServer> qmpRef = new AtomicReference<>();
         EventSink events = (name, data) -> {
@@ -107,6 +112,7 @@ public final class RunCommand {
         MigrationParameters params = new MigrationParameters();
         MigrationManager migration = new MigrationManager(vm, new QemuStreamCodec(), caps, params, events,
                 exit::complete);
+        migration.awaitBeforeTransfer(warmup);
         QmpServer qmp = null;
         try {
             // Everything is set up before QMP answers, as in QEMU (whose monitor serves once the main loop
@@ -117,6 +123,7 @@ public final class RunCommand {
                 migration.startIncoming(options.incoming().get().uri().get());
             }
             vm.startInitially();
+            if (warmup != null) warmup.join(); // "ready" (the monitor answering) includes the warm-up
             if (options.qmpSocket().isPresent()) {
                 qmp = new QmpServer(options.qmpSocket().get(), PACKAGE);
                 VmCommands.register(qmp, vm, migration, caps, params, () -> exit.complete(0));
@@ -140,6 +147,19 @@ public final class RunCommand {
             if (qmp != null) qmp.close();
             vm.close();
         }
+    }
+
+    /** {@link JitWarmup} on its own thread, concurrent with the rest of start-up. */
+    private static Thread startWarmup(PrintStream err) {
+        return Thread.ofPlatform().name("livemig-jit-warmup").daemon().start(() -> {
+            try {
+                long ms = JitWarmup.run(new QemuStreamCodec());
+                err.println("livemig: JIT warm-up: " + JitWarmup.ROUNDS + "+" + JitWarmup.MULTIFD_ROUNDS
+                        + " (multifd) loopback migrations of " + JitWarmup.RAM_MIB + " MiB in " + ms + " ms");
+            } catch (IOException | RuntimeException e) {
+                err.println("livemig: JIT warm-up failed (migrations still work, the first one starts cold): " + e);
+            }
+        });
     }
 
     /**

@@ -192,7 +192,7 @@ public final class RamSaver implements AutoCloseable {
             }
         }
         header(blockIndex, offset, FLAG_PAGE);
-        w.segment(src);
+        w.guestPage(src); // zero copy: queued for the next gathering write
         stats.add(block.name(), Kind.PAGE);
         return true;
     }

@@ -7,6 +7,7 @@ import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.Channels;
+import java.nio.channels.GatheringByteChannel;
 import java.nio.channels.WritableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.util.function.Consumer;
@@ -17,17 +18,35 @@ import java.util.function.Consumer;
  * and otherwise written to the channel straight from the guest segment's direct {@link ByteBuffer} view,
  * so page data never passes through the Java heap. Call {@link #flush()} before handing the channel on.
  * Channel failures raise {@link UncheckedIOException}. Not thread-safe.
+ *
+ * <p>{@link #guestPage} is the zero-copy form for guest RAM over a {@link GatheringByteChannel} (the
+ * migration channels): the page is not copied but queued as an iovec next to the buffered header bytes,
+ * and up to {@link #MAX_IOV} of them go out in one {@code writev}, as QEMU's {@code qemu_put_buffer_async}
+ * does. A queued page is read by the kernel at the next flush, not at the call: if the guest writes it in
+ * between, the newer bytes go out and the dirty log has the page again, so the next pass resends it.
  */
 public final class StreamWriter implements AutoCloseable {
     private static final int BUFFER_BYTES = 64 * 1024;
+    /** iovecs per gathering write (QEMU: MAX_IOV_SIZE 64). */
+    static final int MAX_IOV = 64;
+    /** Queued page bytes that force a flush (keeps each writev bounded, the rate limiter fine-grained). */
+    private static final long MAX_QUEUED_BYTES = 256 * 1024;
 
     private final WritableByteChannel channel;
     private final ByteBuffer buf;
     private final MemorySegment bufSeg;
     private long flushed;
+    /** Non-null when the channel gathers: pending iovecs (buffer slices and guest pages) in stream order. */
+    private final ByteBuffer[] iov;
+    private int iovCount;
+    /** Start of the buffered bytes not yet referenced by an iovec. */
+    private int bufMark;
+    /** Bytes of queued guest pages (not in {@link #buf}). */
+    private long queuedBytes;
 
     public StreamWriter(WritableByteChannel channel) {
         this.channel = channel;
+        this.iov = channel instanceof GatheringByteChannel ? new ByteBuffer[MAX_IOV + 1] : null;
         this.buf = ByteBuffer.allocateDirect(BUFFER_BYTES).order(ByteOrder.BIG_ENDIAN);
         this.bufSeg = MemorySegment.ofBuffer(buf);
     }
@@ -43,7 +62,7 @@ public final class StreamWriter implements AutoCloseable {
 
     /** Bytes written so far (including buffered ones). */
     public long position() {
-        return flushed + buf.position();
+        return flushed + queuedBytes + buf.position();
     }
 
     public StreamWriter u8(int v) {
@@ -117,8 +136,29 @@ public final class StreamWriter implements AutoCloseable {
         return this;
     }
 
-    /** Writes out everything buffered. */
+    /**
+     * A page of guest RAM: queued without a copy when the channel gathers (see the class comment), else as
+     * {@link #segment}. Only for memory that stays mapped until the next flush; scratch buffers that are
+     * reused for the next page must go through {@link #segment}.
+     */
+    public StreamWriter guestPage(MemorySegment page) {
+        if (iov == null || !page.isNative()) return segment(page);
+        if (buf.position() > bufMark) {
+            iov[iovCount++] = buf.slice(bufMark, buf.position() - bufMark);
+            bufMark = buf.position();
+        }
+        iov[iovCount++] = page.asByteBuffer();
+        queuedBytes += page.byteSize();
+        if (iovCount >= MAX_IOV || queuedBytes >= MAX_QUEUED_BYTES) flush();
+        return this;
+    }
+
+    /** Writes out everything buffered and queued. */
     public void flush() {
+        if (iovCount > 0) {
+            flushGathered();
+            return;
+        }
         buf.flip();
         try {
             writeFully(buf);
@@ -130,6 +170,28 @@ public final class StreamWriter implements AutoCloseable {
     @Override
     public void close() {
         flush();
+    }
+
+    private void flushGathered() {
+        if (buf.position() > bufMark) iov[iovCount++] = buf.slice(bufMark, buf.position() - bufMark);
+        long total = queuedBytes + buf.position();
+        GatheringByteChannel g = (GatheringByteChannel) channel;
+        try {
+            int first = 0;
+            while (first < iovCount) {
+                g.write(iov, first, iovCount - first);
+                while (first < iovCount && !iov[first].hasRemaining()) first++;
+            }
+            flushed += total;
+        } catch (IOException e) {
+            throw new UncheckedIOException("writing at stream offset " + flushed, e);
+        } finally {
+            java.util.Arrays.fill(iov, 0, iovCount, null);
+            iovCount = 0;
+            bufMark = 0;
+            queuedBytes = 0;
+            buf.clear();
+        }
     }
 
     private void writeFully(ByteBuffer b) {

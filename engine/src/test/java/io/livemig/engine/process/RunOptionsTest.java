@@ -60,7 +60,8 @@ class RunOptionsTest {
             "--memory 1G --memory 2G | option --memory given twice",
             "--mem-path /nonexistent | --mem-path '/nonexistent': not a directory",
             "--machine java --memory 64M | is too small for --guest ab",
-            "--prealloc yes         | --prealloc 'yes': expected one of auto, off, on"})
+            "--prealloc yes         | --prealloc 'yes': expected one of auto, off, on",
+            "--jit-warmup 1         | --jit-warmup '1': expected one of auto, off, on"})
     void rejectsBadOptionsSayingWhy(String line, String expected) {
         UsageException e = assertThrows(UsageException.class, () -> RunOptions.parse(line.split(" ")));
         assertTrue(e.getMessage().contains(expected), e.getMessage());
@@ -74,6 +75,16 @@ class RunOptionsTest {
         assertEquals(false, RunOptions.parse(new String[] {"--machine", "none", "--incoming", "defer", "--prealloc",
                 "off"}).preallocEffective());
         assertTrue(RunOptions.parse(new String[] {"--machine", "none", "--prealloc=on"}).preallocEffective());
+    }
+
+    @Test
+    void jitWarmupIsOnByDefaultForLargeGuestsOnly() throws Exception {
+        assertEquals(false, RunOptions.parse(new String[] {"--machine", "none", "--memory", "128M"}).jitWarmupEffective());
+        assertTrue(RunOptions.parse(new String[] {"--machine", "none", "--memory", "256M"}).jitWarmupEffective());
+        assertEquals(false, RunOptions.parse(new String[] {"--machine", "none", "--memory", "1G", "--jit-warmup",
+                "off"}).jitWarmupEffective());
+        assertTrue(RunOptions.parse(new String[] {"--machine", "none", "--memory", "64M", "--jit-warmup=on"})
+                .jitWarmupEffective());
     }
 
     @Test
