@@ -162,6 +162,8 @@ while read -r tag path; do
   mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144,cache=none "$tag" "/newroot$path" || fail "mount --rw $path"
 done < /ctl/rw-mounts
 hostname kvm-vm 2>/dev/null
+# Loopback up: migrations inside the VM (./livemig demo, the process tests) talk over 127.0.0.1.
+ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up 2>/dev/null || say "cannot bring up lo"
 stty -F /dev/ttyS1 raw -echo; stty -F /dev/ttyS2 raw -echo
 say "starting command after $(cut -d' ' -f1 /proc/uptime)s"
 chroot /newroot /bin/bash /run/livemig-kvm-vm/cmd.sh </dev/null >/dev/ttyS1 2>/dev/ttyS2

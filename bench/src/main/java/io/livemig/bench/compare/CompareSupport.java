@@ -191,6 +191,38 @@ final class CompareSupport {
         Files.writeString(file, Json.write(result) + "\n");
     }
 
+    private static volatile long clockTicks;
+
+    /** USER_HZ, the unit of /proc/PID/stat's utime and stime ({@code getconf CLK_TCK}; 100 if that fails). */
+    static long clockTicksPerSecond() {
+        long t = clockTicks;
+        if (t > 0) return t;
+        t = 100;
+        try {
+            Process p = new ProcessBuilder("getconf", "CLK_TCK").redirectErrorStream(true).start();
+            String v = new String(p.getInputStream().readAllBytes()).trim();
+            if (p.waitFor(5, TimeUnit.SECONDS) && p.exitValue() == 0) t = Long.parseLong(v);
+        } catch (IOException | NumberFormatException e) {
+            // keep 100, Linux' USER_HZ on every common architecture
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        clockTicks = t;
+        return t;
+    }
+
+    /** CPU time used so far by process {@code pid}, all threads: utime + stime (fields 14 and 15), in clock ticks. */
+    static long cpuTicks(long pid) throws IOException {
+        String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+        // comm (field 2) may hold spaces and parentheses: the fields after it start behind the last ')'.
+        String[] f = stat.substring(stat.lastIndexOf(')') + 2).trim().split(" ");
+        return Long.parseLong(f[11]) + Long.parseLong(f[12]); // f[0] is field 3 (state)
+    }
+
+    static double ticksToMillis(long ticks) {
+        return ticks * 1000.0 / clockTicksPerSecond();
+    }
+
     /** The {@code --prealloc} time livemig logs on stderr ("populated N MiB in T ms"), or -1. */
     static double livemigPrefaultMillis(Path log) throws IOException {
         return millisAfter(log, "livemig: prealloc: populated ");

@@ -42,7 +42,8 @@ public final class DemoCommand {
               -h, --help             this text
             """;
 
-    private static final Duration QMP_TIMEOUT = Duration.ofSeconds(30);
+    /** Generous: a JVM start plus the JIT warm-up takes ~2 s here, but over a minute under emulation (TCG). */
+    private static final Duration QMP_TIMEOUT = Duration.ofSeconds(180);
 
     private DemoCommand() {
     }

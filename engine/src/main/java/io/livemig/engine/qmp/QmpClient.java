@@ -63,10 +63,13 @@ public final class QmpClient implements AutoCloseable {
         this.reader = new Thread(() -> readLoop(in), "qmp-client-reader");
         this.reader.setDaemon(true);
         this.reader.start();
-        Map<String, Object> g = poll(timeout, "the QMP greeting");
+        Map<String, Object> g = poll(timeout, "QMP greeting");
         if (!g.containsKey("QMP")) throw new IOException("expected the QMP greeting, got " + Json.write(g));
         this.greeting = g;
     }
+
+    /** The least time {@link #connect} waits for the greeting once the socket accepted. */
+    static final Duration GREETING_MIN_WAIT = Duration.ofSeconds(10);
 
     /**
      * Connects (retrying until the socket exists and accepts, within {@code timeout}) and reads the
@@ -79,7 +82,9 @@ public final class QmpClient implements AutoCloseable {
             SocketChannel sc = SocketChannel.open(StandardProtocolFamily.UNIX);
             try {
                 sc.connect(UnixDomainSocketAddress.of(socketPath));
-                return new QmpClient(sc, Duration.ofNanos(Math.max(1, deadline - System.nanoTime())));
+                // The greeting gets at least GREETING_MIN_WAIT of its own: a server that just bound its
+                // socket at the end of a slow start-up is still to be waited for, not failed.
+                return new QmpClient(sc, Duration.ofNanos(Math.max(GREETING_MIN_WAIT.toNanos(), deadline - System.nanoTime())));
             } catch (IOException e) {
                 sc.close();
                 last = e;
