@@ -72,6 +72,7 @@ public final class DemoCommand {
             return demo(o, work, children, out, err);
         } catch (IOException | TimeoutException | RuntimeException e) {
             err.println("livemig demo: FAILED: " + e.getMessage());
+            if (work != null) reportChildren(work, children, err);
             return 1;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -218,6 +219,23 @@ public final class DemoCommand {
         while (!(now = String.valueOf(asMap(c.execute("query-status", QMP_TIMEOUT)).get("status"))).equals(want)) {
             if (System.nanoTime() > deadline) throw new TimeoutException("status " + now + ", expected " + want + " within " + timeout);
             Thread.sleep(50);
+        }
+    }
+
+    /** After a failure: which child ended and how, and the last lines of each one's stderr. */
+    private static void reportChildren(Path work, List<Process> children, PrintStream err) {
+        String[] names = {"dst", "src"};
+        for (int i = 0; i < children.size() && i < names.length; i++) {
+            Process p = children.get(i);
+            String who = names[i].equals("dst") ? "destination" : "source";
+            err.println("livemig demo: " + who + " process " + p.pid()
+                    + (p.isAlive() ? " still running" : " exited with status " + p.exitValue()));
+            try {
+                List<String> lines = Files.readAllLines(work.resolve(names[i] + ".err"));
+                for (String l : lines.subList(Math.max(0, lines.size() - 15), lines.size())) err.println("  " + who + ": " + l);
+            } catch (IOException e) {
+                err.println("  (no log: " + e.getMessage() + ")");
+            }
         }
     }
 
