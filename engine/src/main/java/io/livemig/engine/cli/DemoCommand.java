@@ -141,7 +141,10 @@ public final class DemoCommand {
 
             awaitStatus(dst, "running", Duration.ofSeconds(30));
             out.println("destination: running; checking RAM consistency (A-B rule) ...");
-            Map<String, Object> check = asMap(dst.execute("x-livemig-ab-check", Duration.ofSeconds(60)));
+            // Up to 60 s for the resumed guest to show progress: it returns at the first change (ms on a
+            // host), but a nested-KVM guest under emulation can take several seconds per A-B pass.
+            Map<String, Object> check = asMap(dst.execute("x-livemig-ab-check", Duration.ofSeconds(120),
+                    "change-timeout-ms", 60_000L));
             boolean ok = Boolean.TRUE.equals(check.get("consistent"));
             out.println((ok ? "PASS: " : "FAIL: ") + check.get("message"));
             quietly(() -> src.execute("quit", QMP_TIMEOUT));

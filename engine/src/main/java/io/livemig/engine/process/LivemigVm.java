@@ -246,13 +246,13 @@ public final class LivemigVm implements AutoCloseable {
      * QMP {@code x-livemig-ab-check}: the A-B guest's RAM rule. A running guest is first seen to advance,
      * then paused (STOP) and checked, as spec/ab-guest.md step 3 asks; a stopped one is checked as it is.
      */
-    public synchronized io.livemig.kvm.AbConsistencyCheck.Result abCheck() throws QmpError {
+    public synchronized io.livemig.kvm.AbConsistencyCheck.Result abCheck(java.time.Duration changeTimeout) throws QmpError {
         if (machine == null || !options.guest().equals("ab")) {
             throw QmpError.generic("x-livemig-ab-check needs --guest ab on a java or kvm machine");
         }
         if (runState.equals("running")) {
             io.livemig.kvm.AbConsistencyCheck.Result r = io.livemig.kvm.AbConsistencyCheck.stopAndCheck(machine,
-                    io.livemig.kvm.AbGuest.DEFAULT_WINDOW_END_BYTES, java.time.Duration.ofSeconds(5));
+                    io.livemig.kvm.AbGuest.DEFAULT_WINDOW_END_BYTES, changeTimeout);
             machine.pause();
             runState = "paused";
             events.emit("STOP", null);

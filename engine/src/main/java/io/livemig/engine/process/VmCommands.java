@@ -142,8 +142,14 @@ final class VmCommands {
             }
             return m;
         });
-        qmp.register("x-livemig-ab-check", Struct.EMPTY, a -> {
-            io.livemig.kvm.AbConsistencyCheck.Result r = vm.abCheck();
+        // change-timeout-ms: how long a running guest gets to show progress (spec step 2, "a few seconds");
+        // the check returns as soon as it does, so callers on slow hosts (emulation) pass more.
+        qmp.register("x-livemig-ab-check", Struct.of(opt("change-timeout-ms", QmpType.INT)), a -> {
+            long changeMs = a.has("change-timeout-ms") ? a.lng("change-timeout-ms") : 5000;
+            if (changeMs < 1 || changeMs > 600_000) {
+                throw QmpError.generic("Parameter 'change-timeout-ms' expects a value in 1..600000");
+            }
+            io.livemig.kvm.AbConsistencyCheck.Result r = vm.abCheck(java.time.Duration.ofMillis(changeMs));
             return Json.obj("consistent", r.consistent(), "message", r.message(), "bad-pages", r.badPageCount(),
                     "loop-position", r.loopPositionGpa());
         });

@@ -88,7 +88,15 @@ public final class VcpuStateIo {
         int c = vcpu.id();
         List<MachineState.Entry> out = new ArrayList<>();
         if (features.sregs2()) {
-            out.add(entry(c, "sregs2", vcpu.get(KvmH.KVM_GET_SREGS2, KvmH.kvm_sregs2.SIZE)));
+            byte[] sregs2 = vcpu.get(KvmH.KVM_GET_SREGS2, KvmH.kvm_sregs2.SIZE);
+            String bad = sregs2Inconsistency(sregs2);
+            if (bad != null) {
+                // Fail here, on the source, while the guest can still be resumed: a destination would refuse this
+                // state with KVM_SET_SREGS2 EINVAL after the source had already stopped.
+                throw new IllegalStateException("vCPU " + c + " state read from KVM_GET_SREGS2 is inconsistent (" + bad
+                        + "; " + describeSregs2(sregs2) + "): not migrating it");
+            }
+            out.add(entry(c, "sregs2", sregs2));
         } else {
             out.add(entry(c, "sregs", vcpu.get(KvmH.KVM_GET_SREGS, KvmH.kvm_sregs.SIZE)));
         }
@@ -121,7 +129,13 @@ public final class VcpuStateIo {
         int c = vcpu.id();
         if (has(state, name(c, "sregs2"))) {
             if (!features.sregs2()) throw new IllegalArgumentException("state has " + name(c, "sregs2") + " but this KVM lacks KVM_CAP_SREGS2");
-            vcpu.set(KvmH.KVM_SET_SREGS2, unwrap(state.entry(name(c, "sregs2")), KvmH.kvm_sregs2.SIZE, 0));
+            byte[] sregs2 = unwrap(state.entry(name(c, "sregs2")), KvmH.kvm_sregs2.SIZE, 0);
+            try {
+                vcpu.set(KvmH.KVM_SET_SREGS2, sregs2);
+            } catch (io.livemig.sys.SyscallException e) {
+                // EINVAL names no field: say what KVM checks (mode bits, CR0/CR4 validity, APIC base, flags).
+                throw new io.livemig.sys.SyscallException(e.call() + " with " + describeSregs2(sregs2), e.errno());
+            }
         } else {
             vcpu.set(KvmH.KVM_SET_SREGS, unwrap(state.entry(name(c, "sregs")), KvmH.kvm_sregs.SIZE, 0));
         }
@@ -192,5 +206,44 @@ public final class VcpuStateIo {
 
     private static MachineState.Entry entry(int cpu, String part, byte[] raw) {
         return new MachineState.Entry(name(cpu, part), wrap(raw));
+    }
+
+    /** The fields KVM_SET_SREGS2 validates, for error messages. */
+    static String describeSregs2(byte[] b) {
+        java.nio.ByteBuffer bb = java.nio.ByteBuffer.wrap(b).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        long cs = KvmH.kvm_sregs2.cs;
+        return String.format("sregs2: cr0=0x%x cr3=0x%x cr4=0x%x efer=0x%x apic_base=0x%x flags=0x%x"
+                        + " cs.sel=0x%x cs.l=%d cs.db=%d",
+                bb.getLong((int) KvmH.kvm_sregs2.cr0), bb.getLong((int) KvmH.kvm_sregs2.cr3),
+                bb.getLong((int) KvmH.kvm_sregs2.cr4), bb.getLong((int) KvmH.kvm_sregs2.efer),
+                bb.getLong((int) KvmH.kvm_sregs2.apic_base), bb.getLong((int) KvmH.kvm_sregs2.flags),
+                bb.getShort((int) (cs + KvmH.kvm_segment.selector)) & 0xFFFF, b[(int) (cs + KvmH.kvm_segment.l)],
+                b[(int) (cs + KvmH.kvm_segment.db)]);
+    }
+
+    private static final long CR0_PE = 1L, CR0_NW = 1L << 29, CR0_CD = 1L << 30, CR0_PG = 1L << 31;
+    private static final long CR4_PAE = 1L << 5, EFER_LME = 1L << 8, EFER_LMA = 1L << 10;
+
+    /**
+     * The mode checks KVM_SET_SREGS2 applies (kvm_is_valid_sregs, kvm_is_valid_cr0 in arch/x86/kvm/x86.c),
+     * or null when they pass. Seen in the nested-KVM test VM (QEMU TCG emulating SVM): a state with the
+     * L1 host's CR0/CR3/CS (0x80050033, long-mode CS 0x10) next to the guest's CR4 = EFER = 0.
+     */
+    static String sregs2Inconsistency(byte[] b) {
+        java.nio.ByteBuffer bb = java.nio.ByteBuffer.wrap(b).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        long cr0 = bb.getLong((int) KvmH.kvm_sregs2.cr0);
+        long cr4 = bb.getLong((int) KvmH.kvm_sregs2.cr4);
+        long efer = bb.getLong((int) KvmH.kvm_sregs2.efer);
+        boolean csL = b[(int) (KvmH.kvm_sregs2.cs + KvmH.kvm_segment.l)] != 0;
+        if ((cr0 >>> 32) != 0) return "CR0 has bits above 31";
+        if ((cr0 & CR0_NW) != 0 && (cr0 & CR0_CD) == 0) return "CR0.NW without CR0.CD";
+        if ((cr0 & CR0_PG) != 0 && (cr0 & CR0_PE) == 0) return "CR0.PG without CR0.PE";
+        if ((efer & EFER_LME) != 0 && (cr0 & CR0_PG) != 0) {
+            if ((cr4 & CR4_PAE) == 0) return "long mode paging without CR4.PAE";
+            if ((efer & EFER_LMA) == 0) return "EFER.LME and CR0.PG without EFER.LMA";
+        } else if ((efer & EFER_LMA) != 0 || csL) {
+            return (csL ? "a 64-bit code segment (CS.L=1)" : "EFER.LMA") + " outside long mode";
+        }
+        return null;
     }
 }
