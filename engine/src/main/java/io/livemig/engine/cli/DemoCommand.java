@@ -236,6 +236,12 @@ public final class DemoCommand {
             try {
                 List<String> lines = Files.readAllLines(work.resolve(names[i] + ".err"));
                 for (String l : lines.subList(Math.max(0, lines.size() - 15), lines.size())) err.println("  " + who + ": " + l);
+                Path crash = work.resolve(names[i] + "-hs_err.log");
+                if (Files.exists(crash)) {
+                    err.println("  " + who + " JVM crash report (" + crash.getFileName() + "), first lines:");
+                    List<String> c = Files.readAllLines(crash);
+                    for (String l : c.subList(0, Math.min(25, c.size()))) err.println("    " + l);
+                }
             } catch (IOException e) {
                 err.println("  (no log: " + e.getMessage() + ")");
             }
@@ -246,6 +252,7 @@ public final class DemoCommand {
         List<String> cmd = new ArrayList<>();
         cmd.add(ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
         cmd.add("--enable-native-access=ALL-UNNAMED");
+        cmd.add("-XX:ErrorFile=" + work.resolve(name + "-hs_err.log")); // a JVM crash report where we look
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
         cmd.add(Main.class.getName());

@@ -193,6 +193,7 @@ public final class PrecopySource {
             rateWindowStartBytes = bytesSent();
             setStatus(MigrationStatus.ACTIVE);
 
+            boolean firstPassDone = false;
             while (true) {
                 checkCancelled();
                 params = config.params().snapshot();
@@ -201,8 +202,12 @@ public final class PrecopySource {
                 now = elapsedMs();
                 if (convergence.updateCounters(now, bytesSent(), remainingPages * PAGE)) publishStats();
                 // Like QEMU: sync when the pass is drained or the estimate already fits, then decide on
-                // the synced figure.
-                if (passDone || convergence.canSwitchOver(remainingPages * PAGE)) {
+                // the synced figure. Unlike QEMU 7.2, never before the first pass has seen every page: the
+                // estimate counts a page as 4 KiB whatever it costs, and a never-touched page costs a read
+                // fault to find zero (~8 us each under nested virtualisation, measured: 39K of them turned a
+                // 300 ms downtime limit into 430-530 ms when a fast first window allowed switchover mid-pass).
+                if (passDone) firstPassDone = true;
+                if (passDone || (firstPassDone && convergence.canSwitchOver(remainingPages * PAGE))) {
                     sync(tracker);
                     if (convergence.canSwitchOver(remainingPages * PAGE)) break;
                 }
