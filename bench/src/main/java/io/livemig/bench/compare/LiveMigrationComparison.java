@@ -229,6 +229,11 @@ public final class LiveMigrationComparison {
             r.put("forced-downtime-limit-ms", FORCED_DOWNTIME_LIMIT_MS);
             r.put("at-timeout", Json.obj("expected-downtime", stuck.get("expected-downtime"), "ram", stuck.get("ram")));
         }
+        // Seen once inside the nested-KVM VM: QEMU reported "completed" with total-time 0. Never record that.
+        if (!(m.get("total-time") instanceof Number t) || t.longValue() <= 0) {
+            throw new IOException(s.name + ": query-migrate says completed but total-time is " + m.get("total-time")
+                    + ", not a measurement: " + m);
+        }
         r.put("total-time", m.get("total-time"));
         r.put("downtime", m.get("downtime"));
         r.put("ram", m.get("ram"));
