@@ -137,7 +137,7 @@ class GuestMemoryTest {
     void hugetlbAnonymous2MiBWhenPagesCanBeReserved() throws IOException {
         HugePageReservation.Result r = HugePageReservation.reserve(2);
         assumeTrue(r.reservation() != null, () -> "skipped: " + r.skipReason());
-        try (HugePageReservation ignored = r.reservation()) {
+        try (HugePageReservation _ = r.reservation()) {
             long freeBefore = HugePagePool.available(HUGE_2MB);
             RamBlock b;
             long address;
@@ -165,7 +165,7 @@ class GuestMemoryTest {
         try {
             HugePageReservation.Result r = HugePageReservation.reserve(3);
             assumeTrue(r.reservation() != null, () -> "skipped: " + r.skipReason());
-            try (HugePageReservation ignored = r.reservation();
+            try (HugePageReservation _ = r.reservation();
                  GuestMemory mem = GuestMemory.builder()
                          .hugetlbfsFile("ram", 4 * MIB, mount)
                          .file("rom", 2 * MIB, mount.resolve("rom.img"))

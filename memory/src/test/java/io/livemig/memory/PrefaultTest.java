@@ -100,7 +100,7 @@ class PrefaultTest {
     void populatesHugetlbBlocksInWholeHugePages() {
         HugePageReservation.Result r = HugePageReservation.reserve(2);
         assumeTrue(r.reservation() != null, () -> "skipped: " + r.skipReason());
-        try (HugePageReservation ignored = r.reservation();
+        try (HugePageReservation _ = r.reservation();
              GuestMemory mem = GuestMemory.builder().hugetlb("ram", 4 * MIB, 2 * MIB).build()) {
             long freeBefore = HugePagePool.freePages(2 * MIB);
             assertEquals(Prefault.Method.MADV_POPULATE_WRITE, Prefault.populateWrite(mem.block("ram"), 2));

@@ -758,6 +758,7 @@ public final class LibC {
      * waits out (or refuses, with IllegalStateException) threads still accessing the segment. A munmap
      * failure surfaces as a {@link SyscallException} from {@code owner.close()}.
      */
+    @SuppressWarnings("restricted") // reinterpret ties the mapping to its arena (munmap on close)
     public static MemorySegment mmap(Arena owner, long addrHint, long length, int prot, int flags, int fd,
                                      long offset) {
         MemorySegment mapping = mmap(addrHint, length, prot, flags, fd, offset);
@@ -771,6 +772,7 @@ public final class LibC {
      * RAM (QEMU_VMALLOC_ALIGN): a transparent huge page can only back a 2 MiB-aligned range, so an
      * unaligned block loses a huge page at each end and, worse, every huge page boundary inside it.
      */
+    @SuppressWarnings("restricted") // reinterpret ties the mapping to its arena (munmap on close)
     public static MemorySegment mmapAnonymousAligned(Arena owner, long length, long alignment, int prot, int flags) {
         if (Long.bitCount(alignment) != 1) {
             throw new IllegalArgumentException("alignment=" + alignment + ", expected a power of two");

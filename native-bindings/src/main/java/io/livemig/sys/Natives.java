@@ -15,6 +15,7 @@ import java.lang.invoke.VarHandle;
  * into a per-thread segment ({@link #captureSegment()}) and read only when the call reported failure:
  * the segment holds whatever errno was last, so reading it after a success means nothing.
  */
+@SuppressWarnings("restricted") // the FFM calls that need --enable-native-access live here, on purpose
 final class Natives {
     static final Linker LINKER = Linker.nativeLinker();
     private static final SymbolLookup LIBC = LINKER.defaultLookup();

@@ -80,47 +80,49 @@ final class JitWarmup {
 
     private static void migrateOnce(StreamCodec codec, GuestMemory src, GuestMemory dst, boolean freshRam,
                                     MigrationParameters.Snapshot multifd) throws IOException {
-        try (IncomingEndpoint ep = Transports.listen(MigrationUri.parse("tcp:127.0.0.1:0"))) {
-            CompletableFuture<Void> loaded = new CompletableFuture<>();
-            Thread loader = Thread.ofPlatform().name("livemig-warmup-load").daemon().start(() -> {
-                MultifdLinks.Incoming mf = null;
-                try (MigrationChannel in = ep.accept()) {
-                    if (multifd != null) {
-                        mf = new MultifdLinks.Incoming(dst, multifd, Optional.empty(), ep, in);
-                        mf.awaitChannels();
-                    }
-                    codec.load(in.readable(), dst, new StreamCodec.LoadRequest("none", Optional.empty(), null, freshRam),
-                            mf == null ? null : mf.eosHook());
-                    if (mf != null) mf.awaitEnd();
-                    loaded.complete(null);
-                } catch (Throwable t) {
-                    loaded.completeExceptionally(t);
-                } finally {
-                    if (mf != null) mf.close();
-                }
-            });
-            try (MigrationChannel out = Transports.connect(ep.boundUri());
-                 MultifdLinks.Outgoing mf = multifd == null ? null
-                         : new MultifdLinks.Outgoing(ep.boundUri(), src, multifd, Optional.empty(), false)) {
-                codec.save(out.writable(), src, new StreamCodec.SaveRequest("none", Optional.empty(), false, "paused"), mf);
-                if (mf != null) mf.finish();
-                out.shutdownOutput();
-                loaded.get();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IOException("warm-up interrupted", e);
-            } catch (ExecutionException e) {
-                throw new IOException("warm-up load failed: " + e.getCause(), e.getCause());
-            } finally {
-                ep.close();
-                try {
-                    loader.join(10_000);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            }
+        IncomingEndpoint ep;
+        try {
+            ep = Transports.listen(MigrationUri.parse("tcp:127.0.0.1:0"));
         } catch (io.livemig.transport.UriException e) {
             throw new IOException(e);
+        }
+        CompletableFuture<Void> loaded = new CompletableFuture<>();
+        Thread loader = Thread.ofPlatform().name("livemig-warmup-load").daemon().start(() -> {
+            MultifdLinks.Incoming mf = null;
+            try (MigrationChannel in = ep.accept()) {
+                if (multifd != null) {
+                    mf = new MultifdLinks.Incoming(dst, multifd, Optional.empty(), ep, in);
+                    mf.awaitChannels();
+                }
+                codec.load(in.readable(), dst, new StreamCodec.LoadRequest("none", Optional.empty(), null, freshRam),
+                        mf == null ? null : mf.eosHook());
+                if (mf != null) mf.awaitEnd();
+                loaded.complete(null);
+            } catch (Throwable t) {
+                loaded.completeExceptionally(t);
+            } finally {
+                if (mf != null) mf.close();
+            }
+        });
+        try (MigrationChannel out = Transports.connect(ep.boundUri());
+             MultifdLinks.Outgoing mf = multifd == null ? null
+                     : new MultifdLinks.Outgoing(ep.boundUri(), src, multifd, Optional.empty(), false)) {
+            codec.save(out.writable(), src, new StreamCodec.SaveRequest("none", Optional.empty(), false, "paused"), mf);
+            if (mf != null) mf.finish();
+            out.shutdownOutput();
+            loaded.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("warm-up interrupted", e);
+        } catch (ExecutionException e) {
+            throw new IOException("warm-up load failed: " + e.getCause(), e.getCause());
+        } finally {
+            ep.close(); // also wakes a loader still blocked in accept (idempotent)
+            try {
+                loader.join(10_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 }

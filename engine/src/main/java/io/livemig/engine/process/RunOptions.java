@@ -67,14 +67,6 @@ public record RunOptions(String machine, long memoryBytes, String guest, List<Lo
     }
 
     /**
-     * Whether RAM is prefaulted at start: {@code on}/{@code off} as given; {@code auto} is on exactly for a
-     * migration destination ({@code --incoming}). A destination writes every page the source sends, and
-     * here a first-touch fault costs ~15 us per 4 KiB page (about 4 s per GiB on the one receive thread),
-     * while populating ahead in parallel (MADV_POPULATE_WRITE) takes that off the receive path and overlaps
-     * it with connection set-up and the transfer. A source or a plain VM keeps RAM lazy (QEMU's default),
-     * so an idle guest costs no RSS it never uses.
-     */
-    /**
      * Whether {@link JitWarmup} runs at start: {@code on}/{@code off} as given; {@code auto} is on for guests
      * of {@link #WARMUP_AUTO_MIN_MEMORY_BYTES} or more. The warm-up costs 1-2 s of CPU at start-up; it pays
      * when a migration moves enough pages for interpreted code and compiler threads to show (at 256 MiB it
@@ -88,6 +80,14 @@ public record RunOptions(String machine, long memoryBytes, String guest, List<Lo
         };
     }
 
+    /**
+     * Whether RAM is prefaulted at start: {@code on}/{@code off} as given; {@code auto} is on exactly for a
+     * migration destination ({@code --incoming}). A destination writes every page the source sends, and
+     * here a first-touch fault costs ~15 us per 4 KiB page (about 4 s per GiB on the one receive thread),
+     * while populating ahead in parallel (MADV_POPULATE_WRITE) takes that off the receive path and overlaps
+     * it with connection set-up and the transfer. A source or a plain VM keeps RAM lazy (QEMU's default),
+     * so an idle guest costs no RSS it never uses.
+     */
     public boolean preallocEffective() {
         return switch (prealloc) {
             case "on" -> true;

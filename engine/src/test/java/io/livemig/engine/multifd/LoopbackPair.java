@@ -70,7 +70,7 @@ final class LoopbackPair implements AutoCloseable {
     }
 
     @Override
-    public void close() throws Exception {
+    public void close() throws java.io.IOException {
         try {
             sender.close();
         } finally {

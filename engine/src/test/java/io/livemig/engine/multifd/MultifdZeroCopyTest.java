@@ -30,7 +30,7 @@ class MultifdZeroCopyTest {
             MultifdLoopbackTest.fill(block.segment(), 7);
             MultifdSender.Config cfg = MultifdSender.Config.of(2, MultifdCompression.NONE, 1,
                     MultifdLoopbackTest.UUID_BYTES).withZeroCopySend(true);
-            try (MemoryLockCheck.Locked locked = MemoryLockCheck.lock(block.segment(), "RAM block 'ram'");
+            try (MemoryLockCheck.Locked _ = MemoryLockCheck.lock(block.segment(), "RAM block 'ram'");
                  LoopbackPair p = new LoopbackPair(dst, cfg,
                          uri -> ZeroCopySender.connectTcp(new InetSocketAddress(uri.host(), uri.port())))) {
                 CompletableFuture<Void> dest = CompletableFuture.runAsync(() -> {

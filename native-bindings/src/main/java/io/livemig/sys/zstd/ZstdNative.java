@@ -30,6 +30,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * {@link #unavailableReason()} why not. Calling a factory without the library throws
  * {@link UnsupportedOperationException} naming {@code libzstd.so.1}.
  */
+@SuppressWarnings("restricted") // the FFM calls that need --enable-native-access live here, on purpose
 public final class ZstdNative {
     /** {@code ZSTD_EndDirective}: keep buffering. */
     public static final int ZSTD_E_CONTINUE = 0;

@@ -47,7 +47,7 @@ class ZeroCopySenderTest {
                 }
             });
             try (ZeroCopySender z = ZeroCopySender.connectTcp((InetSocketAddress) server.getLocalAddress());
-                 MemoryLockCheck.Locked locked = MemoryLockCheck.lock(ram, "test RAM")) {
+                 MemoryLockCheck.Locked _ = MemoryLockCheck.lock(ram, "test RAM")) {
                 long chunk = BYTES / 16;
                 for (int i = 0; i < 16; i++) {
                     z.write(header);                                     // copied: header buffer is reused
