@@ -53,14 +53,9 @@ public interface MigrationChannel extends AutoCloseable {
      * on java.nio hand the array to {@code GatheringByteChannel.write} as it is; the default converts.
      */
     default void write(ByteBuffer[] srcs, int offset, int length) throws IOException {
-        writeAsSegments(this, srcs, offset, length);
-    }
-
-    /** {@link #write(ByteBuffer[], int, int)} through {@link #write(MemorySegment...)}. */
-    static void writeAsSegments(MigrationChannel ch, ByteBuffer[] srcs, int offset, int length) throws IOException {
         MemorySegment[] segs = new MemorySegment[length];
         for (int i = 0; i < length; i++) segs[i] = MemorySegment.ofBuffer(srcs[offset + i]);
-        ch.write(segs);
+        write(segs);
         for (int i = 0; i < length; i++) srcs[offset + i].position(srcs[offset + i].limit());
     }
 

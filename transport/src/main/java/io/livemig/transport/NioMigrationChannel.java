@@ -61,59 +61,35 @@ class NioMigrationChannel extends AbstractMigrationChannel {
 
     @Override
     public void write(MemorySegment... srcs) throws IOException {
-        checkOpen();
-        if (out == null) throw new IOException(description() + ": this endpoint is read-only");
         List<ByteBuffer> list = new ArrayList<>(srcs.length);
-        long total = 0;
         for (MemorySegment s : srcs) {
             for (long off = 0; off < s.byteSize(); off += MAX_BUFFER_BYTES) {
                 list.add(s.asSlice(off, Math.min(MAX_BUFFER_BYTES, s.byteSize() - off)).asByteBuffer());
             }
-            total += s.byteSize();
         }
         ByteBuffer[] bufs = list.toArray(new ByteBuffer[0]);
-        try {
-            if (out instanceof GatheringByteChannel g) {
-                int first = 0;
-                while (first < bufs.length) {
-                    g.write(bufs, first, bufs.length - first);
-                    while (first < bufs.length && !bufs[first].hasRemaining()) first++;
-                }
-            } else {
-                for (ByteBuffer b : bufs) {
-                    while (b.hasRemaining()) out.write(b);
-                }
-            }
-        } catch (AsynchronousCloseException e) {
-            throw afterShutdown(e);
-        } catch (IOException e) {
-            throw afterShutdown(new IOException(description() + ": write failed: " + e.getMessage(), e));
-        }
-        countWritten(total);
+        write(bufs, 0, bufs.length);
     }
 
-    /** Direct buffers go to {@code writev} as they are (no per-buffer conversion on the page path). */
+    /** The buffers go to {@code writev} as they are (no per-buffer conversion on the page path). */
     @Override
     public void write(ByteBuffer[] srcs, int offset, int length) throws IOException {
         checkOpen();
-        if (!(out instanceof GatheringByteChannel g)) {
-            MigrationChannel.writeAsSegments(this, srcs, offset, length);
-            return;
-        }
+        if (out == null) throw new IOException(description() + ": this endpoint is read-only");
         long total = 0;
-        for (int i = offset; i < offset + length; i++) {
-            if (!srcs[i].isDirect()) {
-                MigrationChannel.writeAsSegments(this, srcs, offset, length); // staged through native memory
-                return;
-            }
-            total += srcs[i].remaining();
-        }
+        for (int i = offset; i < offset + length; i++) total += srcs[i].remaining();
+        int end = offset + length;
         try {
-            int first = offset;
-            int end = offset + length;
-            while (first < end) {
-                g.write(srcs, first, end - first);
-                while (first < end && !srcs[first].hasRemaining()) first++;
+            if (out instanceof GatheringByteChannel g) {
+                int first = offset;
+                while (first < end) {
+                    g.write(srcs, first, end - first);
+                    while (first < end && !srcs[first].hasRemaining()) first++;
+                }
+            } else {
+                for (int i = offset; i < end; i++) {
+                    while (srcs[i].hasRemaining()) out.write(srcs[i]);
+                }
             }
         } catch (AsynchronousCloseException e) {
             throw afterShutdown(e);

@@ -90,14 +90,6 @@ final class LivemigProcess implements AutoCloseable {
     public void close() {
         if (!process.isAlive()) return;
         process.destroy();
-        try {
-            if (!process.waitFor(5, TimeUnit.SECONDS)) {
-                process.destroyForcibly();
-                process.waitFor(5, TimeUnit.SECONDS);
-            }
-        } catch (InterruptedException e) {
-            process.destroyForcibly();
-            Thread.currentThread().interrupt();
-        }
+        io.livemig.engine.ChildProcesses.awaitOrKill(process);
     }
 }

@@ -129,14 +129,6 @@ public final class QemuProcess implements AutoCloseable {
             // already gone
         }
         qmp.close();
-        try {
-            if (!process.waitFor(5, TimeUnit.SECONDS)) {
-                process.destroyForcibly();
-                process.waitFor(5, TimeUnit.SECONDS);
-            }
-        } catch (InterruptedException e) {
-            process.destroyForcibly();
-            Thread.currentThread().interrupt();
-        }
+        io.livemig.engine.ChildProcesses.awaitOrKill(process);
     }
 }
